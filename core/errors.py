@@ -1,0 +1,75 @@
+"""Specific exception classes; the HTTP layer maps them to status codes in one place."""
+
+from __future__ import annotations
+
+
+class ArticleQAError(Exception):
+    """Base class: ``code`` is a stable machine-readable name, the message is for people."""
+
+    code = "error"
+
+
+class InvalidArticleError(ArticleQAError):
+    """An article (file or JSON) could not be read or has no usable text."""
+
+    code = "invalid_article"
+
+
+class UnsupportedFileError(InvalidArticleError):
+    """The file type is not one article-qa reads."""
+
+    code = "unsupported_file"
+
+
+class EmptyCorpusError(ArticleQAError):
+    """The articles folder holds nothing that could be indexed."""
+
+    code = "empty_corpus"
+
+
+class ArticleNotFoundError(ArticleQAError):
+    code = "article_not_found"
+
+
+class ArticleExistsError(ArticleQAError):
+    code = "article_exists"
+
+
+class SnapshotNotFoundError(ArticleQAError):
+    code = "no_snapshot"
+
+
+class SnapshotCorruptError(ArticleQAError):
+    """A snapshot's files do not match the checksums in its manifest."""
+
+    code = "snapshot_corrupt"
+
+
+class NotReadyError(ArticleQAError):
+    code = "not_ready"
+
+
+class InvalidQuestionError(ArticleQAError):
+    code = "invalid_question"
+
+
+class AdminDisabledError(ArticleQAError):
+    code = "admin_disabled"
+
+
+class UnauthorizedError(ArticleQAError):
+    code = "unauthorized"
+
+
+class PayloadTooLargeError(ArticleQAError):
+    code = "payload_too_large"
+
+
+class JobNotFoundError(ArticleQAError):
+    code = "job_not_found"
+
+
+class IndexBusyError(ArticleQAError):
+    """Another process holds the data folder's write lock."""
+
+    code = "index_busy"

@@ -1,0 +1,139 @@
+"""Text primitives shared by chunking and answering: sentences, words, dates, numbers."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import date
+
+from dateutil import parser as date_parser
+
+MONTHS = (
+    "January|February|March|April|May|June|July|August|September|October|November|December|"
+    "Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec"
+)
+_DAY = r"(?:[12]\d|3[01]|0?[1-9])(?:st|nd|rd|th)?"
+_YEAR = r"(?:1[5-9]\d\d|20\d\d)"
+FULL_DATE = re.compile(
+    rf"\b(?:{_DAY}\s+(?:{MONTHS})\.?,?\s+{_YEAR}"
+    rf"|(?:{MONTHS})\.?\s+{_DAY},?\s+{_YEAR}"
+    rf"|{_YEAR}-[01]\d-[0-3]\d)\b"
+)
+MONTH_YEAR = re.compile(rf"\b(?:{MONTHS})\.?,?\s+{_YEAR}\b")
+DAY_MONTH = re.compile(rf"\b(?:{_DAY}\s+(?:{MONTHS})\b|(?:{MONTHS})\.?\s+{_DAY}\b)")
+YEAR = re.compile(rf"\b{_YEAR}s?\b")
+WEEKDAY = re.compile(r"\b(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b")
+
+NUMBER_WORDS = (
+    "zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|"
+    "sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|"
+    "hundred|hundreds|thousand|thousands|million|millions|billion|billions|dozen|dozens|"
+    "first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|half"
+)
+_QUANT_PREFIX = r"(?:(?:more than|less than|fewer than|over|under|about|around|nearly|almost|some|up to|at least|approximately|roughly)\s+)?"
+NUMBER = re.compile(
+    rf"{_QUANT_PREFIX}(?:[$€£¥]\s?)?(?:\d{{1,3}}(?:,\d{{3}})+|\d+(?:\.\d+)?)(?:\s?(?:%|percent|million|billion|thousand|trillion|bn|m|k)\b)?"
+    rf"|{_QUANT_PREFIX}\b(?:{NUMBER_WORDS})(?:[- ](?:{NUMBER_WORDS}))*\b",
+    re.I,
+)
+MONEY = re.compile(
+    r"(?:[$€£¥]\s?\d[\d,]*(?:\.\d+)?(?:\s?(?:million|billion|thousand|trillion|bn|m|k)\b)?"
+    r"|\b\d[\d,]*(?:\.\d+)?\s?(?:million|billion|thousand|trillion)?\s?(?:dollars|euros|pounds|yuan|yen|rupees|HKD|USD|RMB|EUR|GBP)\b)",
+    re.I,
+)
+
+_ABBREVIATIONS = {
+    "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "mt", "vs", "etc", "inc", "ltd", "co", "corp", "gov",
+    "gen", "col", "lt", "sgt", "rep", "sen", "no", "vol", "fig", "jan", "feb", "mar", "apr", "jun", "jul",
+    "aug", "sep", "sept", "oct", "nov", "dec", "u.s", "u.k", "e.g", "i.e", "a.m", "p.m", "approx", "dept",
+    "univ", "assn", "bros", "ave", "blvd", "rd", "est",
+}
+_SENTENCE_END = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s+|$)")
+_POSSESSIVE = re.compile(r"['’]s$")
+_WORD = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
+
+
+def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """Character spans of sentences in ``text[start:end]``; paragraph breaks always end a sentence."""
+    end = len(text) if end is None else end
+    spans: list[tuple[int, int]] = []
+    for para_start, para_end in _paragraph_spans(text, start, end):
+        spans.extend(_split_paragraph(text, para_start, para_end))
+    return spans
+
+
+def _paragraph_spans(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
+    pos = start
+    for match in re.finditer(r"\n\s*\n|\n", text[start:end]):
+        seg_end = start + match.start()
+        yield from _trimmed(text, pos, seg_end)
+        pos = start + match.end()
+    yield from _trimmed(text, pos, end)
+
+
+def _trimmed(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    if end > start:
+        yield start, end
+
+
+def _split_paragraph(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    spans: list[tuple[int, int]] = []
+    sent_start = start
+    segment = text[start:end]
+    for match in _SENTENCE_END.finditer(segment):
+        cut = start + match.end()
+        if cut >= end:
+            break
+        if not _is_boundary(text, start + match.start(), cut, end):
+            continue
+        spans.extend(_trimmed(text, sent_start, cut))
+        sent_start = cut
+    spans.extend(_trimmed(text, sent_start, end))
+    return spans
+
+
+def _is_boundary(text: str, punct_at: int, cut: int, end: int) -> bool:
+    nxt = cut
+    while nxt < end and text[nxt].isspace():
+        nxt += 1
+    if nxt >= end:
+        return True
+    following = text[nxt]
+    if not (following.isupper() or following.isdigit() or following in "\"'“‘(["):
+        return False
+    if text[punct_at] != ".":
+        return True
+    word_match = re.search(r"([A-Za-z.]+)$", text[max(0, punct_at - 12):punct_at])
+    word = word_match.group(1).lower().strip(".") if word_match else ""
+    if word in _ABBREVIATIONS:
+        return False
+    return not (len(word) == 1 and word.isalpha())
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased word tokens (hyphenated words are split)."""
+    return [_POSSESSIVE.sub("", w.lower()) for w in _WORD.findall(text)]
+
+
+def word_spans(text: str) -> list[tuple[int, int]]:
+    return [(m.start(), m.end()) for m in _WORD.finditer(text)]
+
+
+def parse_date(value: str | None) -> date | None:
+    """A calendar date from ISO or written forms ("24 February 2025", "January 11, 2021"), else None."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}.*", value):
+            return date.fromisoformat(value[:10])
+        return date_parser.parse(value, fuzzy=False, default=None).date()  # type: ignore[arg-type]
+    except (ValueError, OverflowError, TypeError):
+        match = FULL_DATE.search(value)
+        if match and match.group(0) != value:
+            return parse_date(match.group(0))
+        return None

@@ -1,0 +1,36 @@
+"""The one text analyser for lexical matching: BM25 and answer scoring must tokenise alike."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import Stemmer
+
+from core.text import words
+
+STOPWORDS = frozenset(
+    """a an and are as at be been being but by can could did do does doing for from had has have having he her
+    hers him his how i if in into is it its itself me my of off on once or our ours out over own s she should
+    so than that the their theirs them then there these they this those through to too under until up very was
+    we were what when where which while who whom why will with would you your yours also about after before
+    during same any each few more most other some such only just both again further here all nor not t don
+    ve ll d m o re y ma shall may might must""".split()
+)
+_SPELLING = {
+    "centre": "center", "centres": "centers", "programme": "program", "programmes": "programs",
+    "organisation": "organization", "organisations": "organizations", "organise": "organize",
+    "organised": "organized", "labour": "labor", "colour": "color", "honour": "honor", "defence": "defense",
+    "licence": "license", "theatre": "theater", "analyse": "analyze", "analysed": "analyzed",
+    "recognised": "recognized", "paediatric": "pediatric", "paediatrics": "pediatrics",
+}
+_stemmer = Stemmer.Stemmer("english")
+
+
+@lru_cache(maxsize=200_000)
+def stem(word: str) -> str:
+    return _stemmer.stemWord(_SPELLING.get(word, word))
+
+
+def analyze(text: str) -> list[str]:
+    """Lower-cased, stop-word-free, stemmed tokens."""
+    return [stem(w) for w in words(text) if w not in STOPWORDS]

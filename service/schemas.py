@@ -1,0 +1,134 @@
+"""Request and response models of the HTTP API; they are also the OpenAPI schema at ``/docs``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Filters(BaseModel):
+    """Optional restrictions on which articles may be used."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    published_after: dt.date | None = Field(None, description="Only articles published on or after this day.")
+    published_before: dt.date | None = Field(None, description="Only articles published on or before this day.")
+    source: str | None = Field(None, description="Only articles whose source (file name or URL) equals this.")
+
+
+class AskRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    question: str = Field(..., description="A question in plain language.", examples=["When was the Manchester joint centre founded?"])
+    top_k: int | None = Field(None, ge=1, le=50, description="How many passages to retrieve.")
+    filters: Filters | None = None
+
+
+class Citation(BaseModel):
+    article_id: str
+    title: str
+    date: str | None
+    source: str
+    url: str | None = None
+    quote: str = Field(..., description="Exactly the cited article's text between start and end.")
+    start: int
+    end: int
+
+
+class Passage(BaseModel):
+    chunk_id: str
+    article_id: str
+    title: str
+    date: str | None
+    source: str
+    url: str | None = None
+    text: str = Field(..., description="The article's text between start and end.")
+    start: int
+    end: int
+    score: float
+    rank: int
+
+
+class AskResponse(BaseModel):
+    question: str
+    answer: str | None
+    abstained: bool
+    confidence: float = Field(..., ge=0.0, le=1.0)
+    reason: str | None = Field(None, description="Why the service abstained, or how it found the answer.")
+    citations: list[Citation]
+    passages: list[Passage]
+    snapshot: str
+    timings_ms: dict[str, float] = {}
+
+
+class SearchHit(Passage):
+    dense_score: float | None = None
+    lexical_score: float | None = None
+
+
+class SearchResponse(BaseModel):
+    query: str
+    hits: list[SearchHit]
+    snapshot: str
+
+
+class ArticleSummary(BaseModel):
+    id: str
+    title: str
+    date: str | None
+    source: str
+    url: str | None = None
+    byline: str | None = None
+
+
+class ArticleDetail(ArticleSummary):
+    text: str = Field(..., description="Cleaned text; citation offsets refer to it.")
+    editor: str | None = None
+    source_office: str | None = None
+
+
+class ArticleList(BaseModel):
+    articles: list[ArticleSummary]
+    total: int
+    snapshot: str
+
+
+class ArticleIn(BaseModel):
+    """An article posted as JSON; stored in the articles folder as ``<slug>.json``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(..., min_length=1, max_length=500)
+    text: str = Field(..., min_length=1)
+    date: dt.date | None = None
+    url: str | None = Field(None, max_length=2000)
+    authors: list[str] = []
+    filename: str | None = Field(None, max_length=200, description="File name stem to save under.")
+
+
+JobState = Literal["queued", "running", "succeeded", "failed"]
+
+
+class Job(BaseModel):
+    id: str
+    kind: str
+    state: JobState
+    created_at: str
+    started_at: str | None = None
+    finished_at: str | None = None
+    snapshot: str | None = None
+    summary: dict[str, Any] | None = None
+    error: str | None = None
+
+
+class ArticleAccepted(BaseModel):
+    article: ArticleSummary
+    job: Job
+
+
+class ErrorBody(BaseModel):
+    error: str = Field(..., description="Stable machine-readable error code.")
+    message: str
+    detail: Any | None = None

@@ -1,0 +1,181 @@
+"""The live index of a running service: the current ``Answerer``, hot-swapped when a new snapshot appears."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from core.config import Settings
+from core.errors import (
+    ArticleQAError,
+    JobNotFoundError,
+    NotReadyError,
+    SnapshotCorruptError,
+    SnapshotNotFoundError,
+)
+from index import snapshot as snap
+from index.embedding import Embedder, get_embedder
+from ingest.pipeline import build_snapshot
+from service.answer import Answerer
+
+log = logging.getLogger(__name__)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class JobManager:
+    """Runs rebuilds one at a time on a worker thread; a rebuild asked for while one waits joins it."""
+
+    def __init__(self, run: Callable[[dict[str, Any]], dict[str, Any]], keep: int = 100) -> None:
+        self._run = run
+        self._jobs: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._keep = keep
+        self._cond = threading.Condition()
+        self._stopped = False
+        self._thread = threading.Thread(target=self._loop, name="rebuild-worker", daemon=True)
+        self._thread.start()
+
+    def submit(self, kind: str = "rebuild") -> dict[str, Any]:
+        with self._cond:
+            for job in self._jobs.values():
+                if job["state"] == "queued":
+                    return dict(job)
+            job = {"id": uuid.uuid4().hex[:12], "kind": kind, "state": "queued", "created_at": _now(),
+                   "started_at": None, "finished_at": None, "snapshot": None, "summary": None, "error": None}
+            self._jobs[job["id"]] = job
+            while len(self._jobs) > self._keep:
+                self._jobs.popitem(last=False)
+            self._cond.notify_all()
+            return dict(job)
+
+    def get(self, job_id: str) -> dict[str, Any]:
+        with self._cond:
+            if job_id not in self._jobs:
+                raise JobNotFoundError(f"no job {job_id!r}")
+            return dict(self._jobs[job_id])
+
+    def running(self) -> dict[str, Any] | None:
+        with self._cond:
+            return next((dict(j) for j in self._jobs.values() if j["state"] in {"running", "queued"}), None)
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stopped = True
+            self._cond.notify_all()
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                while not self._stopped and not any(j["state"] == "queued" for j in self._jobs.values()):
+                    self._cond.wait()
+                if self._stopped:
+                    return
+                job = next(j for j in self._jobs.values() if j["state"] == "queued")
+                job.update(state="running", started_at=_now())
+            try:
+                result = self._run(job)
+                update = {"state": "succeeded", **result}
+            except ArticleQAError as exc:
+                update = {"state": "failed", "error": str(exc)}
+            except Exception as exc:  # a failed rebuild must never take the service down
+                log.exception("rebuild failed")
+                update = {"state": "failed", "error": f"{type(exc).__name__}: {exc}"}
+            with self._cond:
+                job.update(finished_at=_now(), **update)
+
+
+class IndexState:
+    """Owns the embedder, the current answerer, the reload poller and the rebuild jobs."""
+
+    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+        self.settings = settings
+        self.embedder = embedder or get_embedder(settings.embedding_model, settings.threads)
+        self._answerer: Answerer | None = None
+        self._swap_lock = threading.Lock()
+        self.problems: list[str] = []
+        self._refused: set[str] = set()
+        self.last_error: str | None = None
+        self.jobs = JobManager(self._rebuild)
+        self._stop = threading.Event()
+        self._poller: threading.Thread | None = None
+
+    @property
+    def answerer(self) -> Answerer:
+        answerer = self._answerer
+        if answerer is None:
+            raise NotReadyError("the index is not loaded yet (the first build may still be running)")
+        return answerer
+
+    @property
+    def ready(self) -> bool:
+        return self._answerer is not None
+
+    def reload(self) -> bool:
+        """Load the data folder's current snapshot if it differs from the one being served.
+
+        A damaged snapshot is refused once and remembered; the service keeps what it serves, or falls back
+        to the newest loadable snapshot when it serves nothing yet.
+        """
+        with self._swap_lock:
+            wanted = snap.current_version(self.settings.data_dir)
+            serving = self._answerer.snapshot.version if self._answerer is not None else None
+            if wanted is None or wanted == serving or wanted in self._refused:
+                return False
+            try:
+                loaded = snap.load(self.settings.data_dir, wanted)
+            except (SnapshotCorruptError, SnapshotNotFoundError) as exc:
+                self._refused.add(wanted)
+                self.problems.append(str(exc))
+                log.error("refusing snapshot %s: %s", wanted, exc)
+                if serving is not None:
+                    return False
+                try:
+                    loaded, problems = snap.load_latest(self.settings.data_dir)
+                except SnapshotNotFoundError as final:
+                    self.last_error = str(final)
+                    return False
+                self._refused.update(v for v in snap.list_versions(self.settings.data_dir) if v != loaded.version
+                                     and any(v in p for p in problems))
+            self._answerer = Answerer(loaded, self.embedder, self.settings)
+            log.info("serving snapshot %s (%d articles)", loaded.version, len(loaded.articles))
+            return True
+
+    def _rebuild(self, job: dict[str, Any]) -> dict[str, Any]:
+        report = build_snapshot(self.settings.articles_dir, self.settings.data_dir, self.settings)
+        self.reload()
+        return {"snapshot": report.version, "summary": report.to_dict()}
+
+    def start(self) -> None:
+        """Serve the newest snapshot, build the first one if there is none, then watch for new ones."""
+        self.reload()
+        if not self.ready:
+            self.jobs.submit("initial-build")
+        self._poller = threading.Thread(target=self._poll, name="snapshot-poller", daemon=True)
+        self._poller.start()
+
+    def _poll(self) -> None:
+        while not self._stop.wait(self.settings.reload_poll_seconds):
+            try:
+                self.reload()
+            except Exception:
+                log.exception("reloading the snapshot failed; still serving the previous one")
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.jobs.stop()
+
+    def wait_ready(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.ready:
+                return True
+            time.sleep(0.1)
+        return self.ready

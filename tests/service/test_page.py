@@ -1,0 +1,228 @@
+"""Browser tests of the chat page served at ``/``.
+
+They drive Debian's Chromium through Playwright against the real server of the
+``live_server`` fixture (see conftest.py), which indexes the two seed articles.
+Nothing is mocked: every answer comes from the real ``/ask`` endpoint.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+
+REPO = Path(__file__).resolve().parents[2]
+STATIC = REPO / "service" / "static"
+DOCS = REPO / "docs"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+ANSWERABLE = "When was the Manchester joint centre founded?"
+UNANSWERABLE = "Who won the 2022 football World Cup?"
+MANCHESTER_SOURCE = "pkuhsc-manchester-joint-webinar.txt"
+ABSTAIN_TEXT = "Not found in the articles"
+
+READY_TIMEOUT_MS = 180_000  # the first index build may still be running
+ANSWER_TIMEOUT_MS = 120_000  # the first question loads the embedding model
+DONE_STATE = re.compile(r"^(answered|abstained|error)$")
+
+
+class _Session:
+    """One open page plus everything it requested and logged."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.requests: list[str] = []
+        self.console: list[str] = []
+        self.page_errors: list[str] = []
+        page.on("request", lambda request: self.requests.append(request.url))
+        page.on("console", lambda message: self.console.append(f"{message.type}: {message.text}"))
+        page.on("pageerror", lambda error: self.page_errors.append(str(error)))
+
+    def open(self, base_url: str) -> None:
+        self.page.goto(base_url.rstrip("/") + "/")
+        self.page.wait_for_selector("#status[data-state='ready']", timeout=READY_TIMEOUT_MS)
+
+    def ask(self, question: str) -> Locator:
+        """Type a question, press Enter and return its finished answer card."""
+        page = self.page
+        before = page.locator(".answer-card").count()
+        page.locator("#question").fill(question)
+        page.locator("#question").press("Enter")
+        card = page.locator(".answer-card").nth(before)
+        expect(card).to_have_attribute("data-state", DONE_STATE, timeout=ANSWER_TIMEOUT_MS)
+        if card.get_attribute("data-state") == "error":
+            pytest.fail(f"/ask failed for {question!r}: {card.inner_text()}")
+        return card
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def _session(browser: Browser, width: int, height: int) -> Iterator[_Session]:
+    context = browser.new_context(
+        viewport={"width": width, "height": height},
+        color_scheme="light",
+        reduced_motion="reduce",  # instant scrolling, so screenshots are deterministic
+    )
+    context.set_default_timeout(30_000)
+    try:
+        yield _Session(context.new_page())
+    finally:
+        context.close()
+
+
+@pytest.fixture()
+def desktop(browser: Browser) -> Iterator[_Session]:
+    yield from _session(browser, 1280, 900)
+
+
+@pytest.fixture()
+def phone(browser: Browser) -> Iterator[_Session]:
+    yield from _session(browser, 390, 844)
+
+
+def test_answer_with_highlighted_citation(live_server, desktop: _Session) -> None:
+    desktop.open(live_server.url)
+    card = desktop.ask(ANSWERABLE)
+    page = desktop.page
+
+    page.wait_for_selector(".answer-card .answer-text")
+    expect(card).not_to_have_class(re.compile(r"\babstained\b"))
+    expect(card.locator(".answer-text")).to_contain_text("2014")
+    expect(card.locator(".confidence")).to_contain_text(re.compile(r"\d{1,3}%"))
+
+    citations = card.locator(".citation").filter(
+        has=page.locator(".citation-source", has_text=MANCHESTER_SOURCE)
+    )
+    expect(citations.first).to_be_visible()
+    for i in range(citations.count()):
+        citation = citations.nth(i)
+        expect(citation.locator(".citation-title")).not_to_be_empty()
+        expect(citation.locator(".citation-date")).not_to_be_empty()
+        expect(citation.locator(".passage-text mark")).to_have_count(1)
+    marks = [citations.nth(i).locator(".passage-text mark").inner_text() for i in range(citations.count())]
+    assert any("2014" in mark for mark in marks), marks
+
+    # The collapsible list of every retrieved passage is there too.
+    expect(card.locator("details.passages > summary")).to_contain_text("All retrieved passages")
+
+    DOCS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(DOCS / "screenshot-chat.png"), full_page=True)
+    assert desktop.page_errors == []
+
+
+def test_abstains_when_the_articles_do_not_say(live_server, desktop: _Session) -> None:
+    desktop.open(live_server.url)
+    card = desktop.ask(UNANSWERABLE)
+
+    expect(card).to_have_class(re.compile(r"\babstained\b"))
+    expect(card).to_have_attribute("data-state", "abstained")
+    # The only "answer" shown is the abstention message; no citation backs a guess.
+    assert card.locator(".answer-text").all_inner_texts() == [ABSTAIN_TEXT]
+    expect(card.locator(".citation")).to_have_count(0)
+    expect(card.locator(".confidence")).to_contain_text("%")
+
+
+def test_no_request_leaves_the_server(live_server, desktop: _Session) -> None:
+    desktop.open(live_server.url)
+    desktop.ask(ANSWERABLE)
+    desktop.page.wait_for_function(
+        "() => !document.querySelector('#index-info').textContent.includes('loading')"
+    )
+
+    base = live_server.url.rstrip("/")
+    assert desktop.requests, "the page made no requests at all"
+    outside = [
+        url
+        for url in desktop.requests
+        if not (url == base or url.startswith(base + "/") or url.startswith(("data:", "about:")))
+    ]
+    assert outside == []
+    csp_violations = [line for line in desktop.console if "Content Security Policy" in line]
+    assert csp_violations == []
+    assert desktop.page_errors == []
+
+
+def test_works_at_phone_width(live_server, phone: _Session) -> None:
+    phone.open(live_server.url)
+    card = phone.ask(ANSWERABLE)
+    page = phone.page
+
+    expect(card.locator(".answer-text")).to_contain_text("2014")
+    expect(card.locator(".citation mark").first).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    # The conversation scrolls inside its own box: nothing may overflow it sideways either.
+    overflow = page.evaluate(
+        "() => { const s = document.querySelector('#scroller'); return s.scrollWidth - s.clientWidth; }"
+    )
+    assert overflow <= 0
+    right_edges = page.evaluate(
+        "() => [...document.querySelectorAll('.answer-card, #ask, #question')]"
+        ".map(e => e.getBoundingClientRect().right)"
+    )
+    assert right_edges and max(right_edges) <= 390
+
+
+# --------------------------------------------------------------------------------------
+# Static checks of the page's sources: no HTML injection, CSP-compatible, offline.
+# --------------------------------------------------------------------------------------
+
+
+def test_script_never_writes_html() -> None:
+    source = (STATIC / "app.js").read_text(encoding="utf-8")
+    for forbidden in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write"):
+        assert forbidden not in source, f"app.js uses {forbidden}"
+    assert '"use strict"' in source
+
+
+class _MarkupAudit(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.problems: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        names = {name.lower(): value for name, value in attrs}
+        for name in names:
+            if name.startswith("on"):
+                self.problems.append(f"inline event handler {name} on <{tag}>")
+        if "style" in names:
+            self.problems.append(f"style attribute on <{tag}>")
+        if tag == "style":
+            self.problems.append("<style> element")
+        if tag == "script" and not names.get("src"):
+            self.problems.append("inline <script>")
+        for name in ("src", "href"):
+            value = names.get(name) or ""
+            if value and not value.startswith(("/", "#")):
+                self.problems.append(f"{name}={value!r} on <{tag}> is not a local path")
+
+
+def test_page_markup_is_csp_compatible_and_offline() -> None:
+    audit = _MarkupAudit()
+    audit.feed((STATIC / "index.html").read_text(encoding="utf-8"))
+    assert audit.problems == []
+    for name in ("index.html", "app.js", "style.css"):
+        text = (STATIC / name).read_text(encoding="utf-8")
+        assert not re.search(r"https?://", text), f"{name} refers to another host"
+    css = (STATIC / "style.css").read_text(encoding="utf-8")
+    assert "@import" not in css and "@font-face" not in css
