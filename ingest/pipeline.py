@@ -79,8 +79,13 @@ def article_id_for(raw: RawDocument) -> str:
     return slugify(Path(raw.key.split("#")[0]).stem)
 
 
-def clean_documents(raws: list[RawDocument], report: IngestReport) -> list[Article]:
-    """Clean every document, assign unique ids, and store identical articles once."""
+def clean_documents(raws: list[RawDocument], report: IngestReport, known: set[str] | None = None) -> list[Article]:
+    """Clean every document, assign unique ids, and store identical articles once.
+
+    Documents whose id is already indexed go first, so a copy never takes over an existing article's id.
+    """
+    known = known or set()
+    raws = sorted(raws, key=lambda r: article_id_for(r) not in known)
     articles: list[Article] = []
     by_hash: dict[str, str] = {}
     used: set[str] = set()
@@ -136,7 +141,7 @@ def build_snapshot(
 
     with snap.write_lock(data_dir):
         prev_version, prev_manifest, previous = _previous_articles(data_dir)
-        articles = clean_documents(raws, report)
+        articles = clean_documents(raws, report, set(previous))
         present_keys = {a.source_key for a in articles} | set(report.duplicates)
         for old in previous.values():
             source_file = old.source_key.split("#")[0]

@@ -75,7 +75,8 @@ def analyze_question(text: str) -> Question:
         focus = _first_noun(after)
         if _MONEY_WORDS & set(tokens) and re.search(r"\b(fee|cost|price|tuition|salary|budget)\b", lowered):
             answer_type = AnswerType.MONEY
-        elif set(focus) & {"percentage", "percent", "number", "amount", "proportion", "share", "rate"}:
+        elif set(focus) & {"percentage", "percent", "number", "amount", "proportion", "share", "rate",
+                                "population", "age", "height", "length", "size", "distance", "temperature"}:
             answer_type = AnswerType.NUMBER
         elif set(focus) & {"person", "man", "woman", "official", "scientist", "president", "leader", "player"}:
             answer_type = AnswerType.PERSON
@@ -95,6 +96,8 @@ _QUESTION_STEMS = {stem(w) for w in _QUESTION_WORDS}
 def _first_noun(tokens: list[str]) -> tuple[str, ...]:
     """The head words right after "which"/"what"/"how many" (up to two), skipping fillers like "kind of"."""
     found: list[str] = []
+    if len(tokens) > 2 and tokens[0] in {"is", "was", "are", "were"} and tokens[1] in {"the", "a", "an"}:
+        tokens = tokens[2:]
     for tok in tokens:
         if tok in _AUX or (found and tok in STOPWORDS):
             break

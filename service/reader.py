@@ -154,11 +154,12 @@ class ExtractiveReader:
         self.config = config or ReaderConfig()
 
     # -- evidence -------------------------------------------------------------------------------------
-    def coverage(self, question: Question, text: str, title: str = "") -> float:
+    def coverage(self, question: Question, text: str, title: str = "", context: str = "") -> float:
+        """Share of the question's weighted terms found in the sentence (half credit: title, context)."""
         if not question.terms:
             return 0.0
         present = set(analyze(text))
-        title_terms = set(analyze(title))
+        title_terms = set(analyze(title)) | set(analyze(context))
         surfaces = question.surfaces or question.terms
         weights = [self.weights.weight(t, w) for t, w in zip(question.terms, surfaces, strict=False)]
         total = sum(weights)
@@ -172,12 +173,14 @@ class ExtractiveReader:
         seen: set[tuple[str, int]] = set()
         rows: list[tuple[Article, int, int, int, float]] = []
         for hit in hits[: self.config.passages]:
+            previous = ""
             for start, end in sentence_spans(hit.article.text, hit.chunk.start, hit.chunk.end):
-                if (hit.article.id, start) in seen:
-                    continue
-                seen.add((hit.article.id, start))
-                cov = self.coverage(question, hit.article.text[start:end], hit.article.title)
-                rows.append((hit.article, start, end, hit.rank, cov))
+                sentence = hit.article.text[start:end]
+                if (hit.article.id, start) not in seen:
+                    seen.add((hit.article.id, start))
+                    cov = self.coverage(question, sentence, hit.article.title, previous)
+                    rows.append((hit.article, start, end, hit.rank, cov))
+                previous = sentence
         if not rows:
             return []
         rows.sort(key=lambda r: -(r[4] + 0.02 / r[3]))
@@ -215,12 +218,16 @@ class ExtractiveReader:
         if ev.coverage < self.config.min_coverage:
             return Reading(None, self._confidence(ev, best.score) * 0.5,
                            "The passages do not mention enough of what the question asks about.", evidence)
-        return Reading(best, self._confidence(ev, best.score), best.note or "Found in the cited sentence.",
-                       evidence)
+        focus = set(question.focus_stems)
+        missing_focus = bool(focus) and not (focus & set(analyze(ev.text)))
+        return Reading(best, self._confidence(ev, best.score, missing_focus),
+                       best.note or "Found in the cited sentence.", evidence)
 
     @staticmethod
-    def _confidence(ev: Evidence, span_score: float) -> float:
+    def _confidence(ev: Evidence, span_score: float, missing_focus: bool = False) -> float:
+        """Logistic blend of term coverage, dense similarity and span fit; a missing focus word costs most."""
         raw = -3.2 + 4.0 * ev.coverage + 3.0 * max(ev.dense, 0.0) + 0.6 * min(span_score, 1.5)
+        raw -= 1.5 if missing_focus else 0.0
         return float(1.0 / (1.0 + math.exp(-raw)))
 
     def _metadata(self, question: Question, hits: list[ScoredChunk], evidence: list[Evidence]) -> Reading | None:

@@ -158,8 +158,8 @@ def test_no_request_leaves_the_server(live_server, desktop: _Session) -> None:
         if not (url == base or url.startswith(base + "/") or url.startswith(("data:", "about:")))
     ]
     assert outside == []
-    csp_violations = [line for line in desktop.console if "Content Security Policy" in line]
-    assert csp_violations == []
+    # Nothing was blocked by the Content-Security-Policy and nothing failed to load.
+    assert [line for line in desktop.console if line.startswith("error:")] == []
     assert desktop.page_errors == []
 
 
@@ -213,7 +213,7 @@ class _MarkupAudit(HTMLParser):
             self.problems.append("inline <script>")
         for name in ("src", "href"):
             value = names.get(name) or ""
-            if value and not value.startswith(("/", "#")):
+            if value and not (value.startswith(("/", "#")) or value == "data:,"):
                 self.problems.append(f"{name}={value!r} on <{tag}> is not a local path")
 
 
