@@ -30,7 +30,10 @@ NUMBER_WORDS = (
     "hundred|hundreds|thousand|thousands|million|millions|billion|billions|dozen|dozens|"
     "first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|half"
 )
-_QUANT_PREFIX = r"(?:(?:more than|less than|fewer than|over|under|about|around|nearly|almost|some|up to|at least|approximately|roughly)\s+)?"
+_QUANT_PREFIX = (
+    r"(?:(?:more than|less than|fewer than|over|under|about|around|nearly|almost|some|up to|at least|"
+    r"approximately|roughly)\s+)?"
+)
 NUMBER = re.compile(
     rf"{_QUANT_PREFIX}(?:[$€£¥]\s?)?(?:\d{{1,3}}(?:,\d{{3}})+|\d+(?:\.\d+)?)(?:\s?(?:%|percent|million|billion|thousand|trillion|bn|m|k)\b)?"
     rf"|{_QUANT_PREFIX}\b(?:{NUMBER_WORDS})(?:[- ](?:{NUMBER_WORDS}))*\b",
@@ -131,7 +134,7 @@ def parse_date(value: str | None) -> date | None:
     try:
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}.*", value):
             return date.fromisoformat(value[:10])
-        return date_parser.parse(value, fuzzy=False, default=None).date()  # type: ignore[arg-type]
+        return date_parser.parse(value, fuzzy=False).date()
     except (ValueError, OverflowError, TypeError):
         match = FULL_DATE.search(value)
         if match and match.group(0) != value:

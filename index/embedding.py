@@ -102,20 +102,20 @@ class EmbeddingCache:
                 found.update((k, np.frombuffer(v, dtype=np.float32)) for k, v in rows)
         if progress:
             progress(sum(1 for k in keys if k in found))
-        missing = sorted({k: i for i, k in enumerate(keys) if k not in found}.items(), key=lambda kv: kv[1])
+        todo = sorted({k: i for i, k in enumerate(keys) if k not in found}.items(), key=lambda kv: kv[1])
         step = max(batch_size * 4, 64)
-        for i in range(0, len(missing), step):
-            part = missing[i:i + step]
-            vectors = embedder.encode([texts[idx] for _, idx in part], batch_size=batch_size)
+        for i in range(0, len(todo), step):
+            batch = todo[i:i + step]
+            vectors = embedder.encode([texts[idx] for _, idx in batch], batch_size=batch_size)
             with self._connect() as con:
                 con.executemany(
                     "INSERT OR REPLACE INTO vectors (key, vec) VALUES (?, ?)",
-                    [(k, v.astype(np.float32).tobytes()) for (k, _), v in zip(part, vectors, strict=True)],
+                    [(k, v.astype(np.float32).tobytes()) for (k, _), v in zip(batch, vectors, strict=True)],
                 )
-            found.update((k, v) for (k, _), v in zip(part, vectors, strict=True))
+            found.update((k, v) for (k, _), v in zip(batch, vectors, strict=True))
             if progress:
-                progress(len(part))
+                progress(len(batch))
         matrix = np.zeros((len(texts), self._dimension), dtype=np.float32)
         for i, k in enumerate(keys):
             matrix[i] = found[k]
-        return matrix, len(missing)
+        return matrix, len(todo)

@@ -14,9 +14,10 @@ from core.text import FULL_DATE, parse_date
 _BREADCRUMB_SEP = re.compile(r"\s*(?:»|›|>>|/|>|\|)\s*")
 _BREADCRUMB = re.compile(r"^\s*(?:home|homepage|首页)\s*(?:»|›|>>|>)", re.I)
 _TRAILING_JUNK = {"top", "back to top", "share", "print", "email", "tweet", "read more", "more", "related"}
+_NAME = r"[A-Z][\w.'’-]+(?:\s+[A-Z][\w.'’-]+){0,3}"
 _FIELD_LINES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("byline", re.compile(r"^(?:written by|words by|by|author|authors|reporter|text)\s*[:：]\s*(?P<v>.+)$", re.I)),
-    ("byline", re.compile(r"^by\s+(?P<v>[A-Z][\w.'’-]+(?:\s+[A-Z][\w.'’-]+){0,3}(?:\s+and\s+[A-Z][\w.'’-]+(?:\s+[A-Z][\w.'’-]+){0,3})?)$")),
+    ("byline", re.compile(rf"^by\s+(?P<v>{_NAME}(?:\s+and\s+{_NAME})?)$")),
     ("editor", re.compile(r"^(?:edited by|editor|editors)\s*[:：]\s*(?P<v>.+)$", re.I)),
     ("source_office", re.compile(r"^(?:source|from)\s*[:：]\s*(?P<v>.+)$", re.I)),
     ("url", re.compile(r"^(?:url|link|original(?: article)?|read online)\s*[:：]\s*(?P<v>https?://\S+)$", re.I)),

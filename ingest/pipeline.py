@@ -156,10 +156,10 @@ def build_snapshot(
             )
         ids = {a.id for a in articles}
         for article in articles:
-            old = previous.get(article.id)
-            if old is None:
+            prior = previous.get(article.id)
+            if prior is None:
                 report.added.append(article.id)
-            elif old.content_hash != article.content_hash:
+            elif prior.content_hash != article.content_hash:
                 report.updated.append(article.id)
             else:
                 report.unchanged.append(article.id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
@@ -79,7 +80,8 @@ def search(
 ) -> SearchResponse:
     """Ranked passages (hybrid BM25 + dense) with their fused and component scores."""
     try:
-        filters = Filters(published_after=published_after, published_before=published_before, source=source)
+        filters = Filters.model_validate(
+            {"published_after": published_after, "published_before": published_before, "source": source})
     except ValidationError as exc:
         raise InvalidArticleError(f"bad filter: {exc.errors()[0]['msg']}") from exc
     hits = answerer.search(q, k, _filters(filters))
@@ -137,8 +139,12 @@ async def add_article(request: Request, state: StateDep, settings: SettingsDep) 
     elif ctype.startswith("application/json") or not ctype:
         raw = await request.body()
         if len(raw) > settings.max_upload_bytes:
-            raise PayloadTooLargeError(f"request of {len(raw)} bytes; uploads are limited to {settings.max_upload_bytes}")
-        article_in = ArticleIn.model_validate_json(raw)
+            raise PayloadTooLargeError(
+                f"request of {len(raw)} bytes; uploads are limited to {settings.max_upload_bytes}")
+        try:
+            article_in = ArticleIn.model_validate_json(raw)
+        except ValidationError as exc:
+            raise RequestValidationError(exc.errors()) from exc
         data = library.json_article_bytes(article_in.title, article_in.text,
                                           article_in.date.isoformat() if article_in.date else None,
                                           article_in.url, article_in.authors)

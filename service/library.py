@@ -70,10 +70,10 @@ def remove(articles_dir: Path, data_dir: Path, article: Article) -> str:
     key = article.source_key
     if "#" not in key:
         path = (articles_dir / key).resolve()
-        if path.parent == articles_dir.resolve() or articles_dir.resolve() in path.parents:
-            if path.is_file() and path.suffix.lower() in SUPPORTED_EXTENSIONS:
-                path.unlink()
-                fsync_dir(path.parent)
-                return f"deleted file {key}"
+        inside = path.parent == articles_dir.resolve() or articles_dir.resolve() in path.parents
+        if inside and path.is_file() and path.suffix.lower() in SUPPORTED_EXTENSIONS:
+            path.unlink()
+            fsync_dir(path.parent)
+            return f"deleted file {key}"
     add_tombstone(data_dir, key)
     return f"excluded {key} from future builds"

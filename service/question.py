@@ -24,12 +24,18 @@ _MONEY_WORDS = {"fee", "fees", "cost", "costs", "price", "prices", "tuition", "s
 _FILLER = {"kind", "kinds", "type", "types", "sort", "sorts", "name", "names", "one", "ones"}
 _AUX = {"is", "was", "are", "were", "do", "does", "did", "has", "have", "had", "will", "would", "can",
         "could", "should", "might", "may"}
+_PLACE_Q = re.compile(
+    r"\b(what|which|in what|in which) (city|country|place|town|state|province|region|location)\b")
 _QUESTION_WORDS = {"what", "which", "who", "whom", "whose", "when", "where", "why", "how", "many", "much"}
 _META_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("byline", re.compile(r"\b(who (wrote|authored|penned|reported)|author|written by|byline|reporter|writer)\b", re.I)),
+    ("byline", re.compile(
+        r"\b(who (wrote|authored|penned|reported)|author|written by|byline|reporter|writer)\b", re.I)),
     ("editor", re.compile(r"\b(who edited|edited by|editor)\b", re.I)),
-    ("source_office", re.compile(r"\b(which|what) (office|department|unit)\b.*\b(publish|release|issue|post|source)", re.I)),
-    ("date", re.compile(r"\b(when|what date|which date|what day)\b.*\b(article|story|news|report)\b.*\b(published|posted|written|released|dated)\b", re.I)),
+    ("source_office", re.compile(
+        r"\b(which|what) (office|department|unit)\b.*\b(publish|release|issue|post|source)", re.I)),
+    ("date", re.compile(
+        r"\b(when|what date|which date|what day)\b.*\b(article|story|news|report)\b.*"
+        r"\b(published|posted|written|released|dated)\b", re.I)),
 )
 
 
@@ -69,7 +75,7 @@ def analyze_question(text: str) -> Question:
         answer_type = AnswerType.DATE
     elif wh in {"who", "whom", "whose"}:
         answer_type = AnswerType.PERSON
-    elif wh == "where" or re.search(r"\b(what|which|in what|in which) (city|country|place|town|state|province|region|location)\b", lowered):
+    elif wh == "where" or _PLACE_Q.search(lowered):
         answer_type = AnswerType.PLACE
     elif wh in {"what", "which"}:
         focus = _first_noun(after)

@@ -97,7 +97,8 @@ _CLAUSE_CUT = re.compile(r",|;|\(|\s(?:to|which|that|who|whom|where|when|while|b
                          r"during|since|so|as|with|by|is|are|was|were|has|have|had|will|would)\s", re.I)
 _LIST_INTRO = re.compile(r"^\s*(?::|such as|including|namely|like)\s+", re.I)
 _LIST_IN = re.compile(r"^\s+(?:in|of)\s+", re.I)
-_LIST_END = re.compile(r";|\.\s|\.$|,?\s(?:so as|so that|in order|which|to make|to help|to solve|with (?:more|over))\b|, etc", re.I)
+_LIST_END = re.compile(
+    r";|\.\s|\.$|,?\s(?:so as|so that|in order|which|to make|to help|to solve|with (?:more|over))\b|, etc", re.I)
 _OF_CUT = re.compile(r",|;|\(|\.\s|\.$|\s(?:to|which|that|who|for|over|since|in order|through|by|with)\s", re.I)
 
 
@@ -420,11 +421,13 @@ class ExtractiveReader:
             if focus & words_in:
                 out.append(make(a, b, 1.2 + proximity(a, b)))
         if focus:
-            for i, (s, e, w) in enumerate(toks):
-                if _stem_tokens(w) & focus and w[:1].islower() and i not in matched[:0]:
+            terms = set(question.terms)
+            for i, (_, e, w) in enumerate(toks):
+                if _stem_tokens(w) & focus and w[:1].islower():
                     k = i
-                    while k > 0 and toks[k - 1][2].lower() not in STOPWORDS and not (_stem_tokens(toks[k - 1][2]) & set(question.terms)) \
-                            and text[toks[k - 1][1]:toks[k][0]] == " " and i - k < 3:
+                    while (k > 0 and i - k < 3 and toks[k - 1][2].lower() not in STOPWORDS
+                           and not (_stem_tokens(toks[k - 1][2]) & terms)
+                           and text[toks[k - 1][1]:toks[k][0]] == " "):
                         k -= 1
                     if k < i:
                         out.append(make(toks[k][0], e, 0.6 + proximity(toks[k][0], e)))

@@ -21,7 +21,8 @@ class Filters(BaseModel):
 class AskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    question: str = Field(..., description="A question in plain language.", examples=["When was the Manchester joint centre founded?"])
+    question: str = Field(..., description="A question in plain language.",
+                          examples=["When was the Manchester joint centre founded?"])
     top_k: int | None = Field(None, ge=1, le=50, description="How many passages to retrieve.")
     filters: Filters | None = None
 

@@ -117,7 +117,9 @@ def start_server(root: Path, seed: SeedIndex, embedder: Embedder, token: str | N
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory, seed_index: SeedIndex, embedder: Embedder) -> Iterator[LiveServer]:
+def live_server(
+    tmp_path_factory: pytest.TempPathFactory, seed_index: SeedIndex, embedder: Embedder
+) -> Iterator[LiveServer]:
     """A read-mostly server shared by the API and page tests."""
     server = start_server(tmp_path_factory.mktemp("live"), seed_index, embedder)
     yield server

@@ -34,7 +34,7 @@ def test_corrupt_current_snapshot_falls_back_to_previous(data: Path, seed_index:
     assert first is not None
     build_snapshot(articles, data, make_settings(articles, data), force=True)
     second = snap.current_version(data)
-    assert second != first
+    assert second is not None and second != first
     target = data / "snapshots" / second / "articles.jsonl"
     target.write_text(target.read_text().replace("Manchester", "Manchestor"))
     with pytest.raises(SnapshotCorruptError, match="checksum"):

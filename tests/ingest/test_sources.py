@@ -18,7 +18,8 @@ def test_reads_seed_text_files() -> None:
 
 
 def test_markdown_front_matter_and_syntax() -> None:
-    md = b"---\ntitle: Lab opens\ndate: 2024-03-02\nauthor: Ann Lee\n---\n# Lab opens\n\nThe **new** [lab](http://x) opened.\n"
+    md = (b"---\ntitle: Lab opens\ndate: 2024-03-02\nauthor: Ann Lee\n---\n"
+          b"# Lab opens\n\nThe **new** [lab](http://x) opened.\n")
     (doc,) = read_bytes("lab.md", md)
     assert doc.title == "Lab opens" and doc.date == "2024-03-02" and doc.authors == ("Ann Lee",)
     assert "The new lab opened." in doc.text and "**" not in doc.text and "http://x" not in doc.text

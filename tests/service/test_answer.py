@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from core.errors import InvalidQuestionError
-from service.answer import AnswerResult, Answerer
+from service.answer import Answerer, AnswerResult
 from tests.conftest import SEED_QUESTIONS
 
 SEEDS = [json.loads(line) for line in SEED_QUESTIONS.read_text().splitlines() if line.strip()]
@@ -16,7 +16,8 @@ MORE: list[tuple[str, list[str] | None]] = [
     ("Who wrote the article about the joint webinar?", ["Lang Lang"]),
     ("Who edited the article about the Manchester webinar?", ["Liu Xin"]),
     ("Which office is the source of the webinar article?", ["Office of International Cooperation"]),
-    ("Who introduced the history and future plan of the two universities' cooperation?", ["Zhang Ning", "Nigel Hooper"]),
+    ("Who introduced the history and future plan of the two universities' cooperation?",
+     ["Zhang Ning", "Nigel Hooper"]),
     ("Who made speeches at the opening ceremony?", ["Zhan Qimin", "Graham Lord"]),
     ("How many related laboratories does PolyU have?", ["90"]),
     ("In what field have PKUHSC and UoM cooperated for a long time?", ["medical genetics"]),
