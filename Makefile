@@ -17,5 +17,5 @@ test:
 	.venv/bin/python -m pytest
 
 lint:
-	.venv/bin/ruff check core ingest index service tests bench
-	.venv/bin/mypy core ingest index service tests bench
+	.venv/bin/ruff check core ingest index service evaluation tests bench
+	.venv/bin/mypy core ingest index service evaluation tests bench

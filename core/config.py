@@ -32,11 +32,26 @@ class Settings(BaseSettings):
     rrf_k: int = 60
     dense_weight: float = 1.0
     lexical_weight: float = 1.0
+    recency_half_life_days: float | None = Field(
+        None, description="With an as_of day, prefer articles this many days old or newer (unset: only when asked).")
     default_top_k: int = 5
     max_top_k: int = 50
 
     max_question_chars: int = 1000
     abstain_threshold: float = Field(0.35, description="Answers with lower confidence become abstentions.")
+
+    answer_mode: str = Field("extractive", description="Default answer mode: extractive, generative or auto.")
+    generator_backend: str = Field("llama-cpp", description="Generator backend name.")
+    generator_model: str = Field(
+        "qwen2.5-0.5b", description="A GGUF file path, or a packaged model: qwen2.5-0.5b or qwen2.5-1.5b.")
+    generator_ctx: int = 2048
+    generator_threads: int = 2
+    generator_max_tokens: int = 40
+    generator_passages: int = Field(4, description="Passages (sentence windows) shown to the generator.")
+    auto_accept_confidence: float = Field(
+        0.8, description="In auto mode, extractive answers at least this confident skip the generator.")
+    datasets_dir: Path = Field(Path("../shared/datasets"), description="Benchmark data for `article-qa eval`.")
+    eval_dir: Path = Field(Path("data/eval"), description="Indexes and reports written by `article-qa eval`.")
 
     max_upload_bytes: int = 5_000_000
     keep_snapshots: int = Field(3, description="Snapshots kept on disk for rollback.")

@@ -65,6 +65,16 @@ class PayloadTooLargeError(ArticleQAError):
     code = "payload_too_large"
 
 
+class GeneratorUnavailableError(ArticleQAError):
+    """Generative answers were asked for but no generator is installed or loadable."""
+
+    code = "generator_unavailable"
+
+
+class GeneratorBusyError(ArticleQAError):
+    code = "generator_busy"
+
+
 class JobNotFoundError(ArticleQAError):
     code = "job_not_found"
 

@@ -19,9 +19,32 @@ class SearchFilters:
     published_after: date | None = None
     published_before: date | None = None
     source: str | None = None
+    article_ids: frozenset[str] | None = None
 
     def active(self) -> bool:
-        return any(v is not None for v in (self.published_after, self.published_before, self.source))
+        return any(v is not None for v in (self.published_after, self.published_before, self.source,
+                                           self.article_ids))
+
+
+@dataclass(frozen=True)
+class DatePreference:
+    """Soft preference for articles near a reference day (recency) or within a year, applied after fusion."""
+
+    reference: date
+    half_life_days: float | None = None
+    year: int | None = None
+    weight: float = 0.5
+
+    def factors(self, ordinals: np.ndarray) -> np.ndarray:
+        boost = np.zeros(len(ordinals), dtype=np.float64)
+        known = ordinals >= 0
+        if self.half_life_days:
+            age = np.clip(self.reference.toordinal() - ordinals, 0, None)
+            boost = np.where(known, np.power(0.5, age / self.half_life_days), 0.0)
+        if self.year is not None:
+            start, end = date(self.year, 1, 1).toordinal(), date(self.year, 12, 31).toordinal()
+            boost = np.maximum(boost, np.where(known & (ordinals >= start) & (ordinals <= end + 90), 1.0, 0.0))
+        return 1.0 + self.weight * boost
 
 
 @dataclass(frozen=True)
@@ -70,9 +93,12 @@ class HybridRetriever:
         if filters.source is not None:
             wanted = filters.source.strip().lower()
             mask &= np.array([s.lower() == wanted for s in snap.chunk_sources], dtype=bool)
+        if filters.article_ids is not None:
+            mask &= np.isin(snap.chunk_articles, list(filters.article_ids))
         return mask
 
-    def search(self, query: str, k: int, filters: SearchFilters | None = None) -> SearchResult:
+    def search(self, query: str, k: int, filters: SearchFilters | None = None,
+               prefer: DatePreference | None = None) -> SearchResult:
         snap = self.snapshot
         qvec = self.embedder.encode_query(query)
         n = len(snap.chunks)
@@ -106,6 +132,10 @@ class HybridRetriever:
             ordered = sorted(ranking, key=lambda i, r=ranking: -r[i])  # type: ignore[misc]
             for rank, idx in enumerate(ordered):
                 fused[idx] = fused.get(idx, 0.0) + weight / (cfg.rrf_k + rank + 1)
+        if prefer is not None and fused:
+            ids = np.fromiter(fused, dtype=np.int64)
+            factors = prefer.factors(snap.chunk_dates[ids])
+            fused = {int(i): fused[int(i)] * float(f) for i, f in zip(ids, factors, strict=True)}
         best = sorted(fused, key=lambda i: -fused[i])[:k]
         hits = [
             ScoredChunk(

@@ -10,6 +10,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from core.config import Settings
 from core.documents import Article, Chunk, RawDocument
 from core.errors import EmptyCorpusError, InvalidArticleError
@@ -122,6 +124,48 @@ def _previous_articles(data_dir: Path) -> tuple[str | None, dict[str, Any], dict
         return None, {}, {}
 
 
+@dataclass
+class Prepared:
+    """Chunks with their vectors and BM25 tokens, ready to be written as (or assembled into) a snapshot."""
+
+    chunks: list[Chunk]
+    vectors: np.ndarray
+    lexical_tokens: list[list[str]]
+    model_id: str
+    embedded: int
+
+
+def chunking_config(settings: Settings) -> ChunkingConfig:
+    return ChunkingConfig(settings.chunk_words, settings.chunk_max_words, settings.chunk_overlap_sentences)
+
+
+def prepare(
+    articles: list[Article], settings: Settings, cache_path: Path, progress: Progress | None = None
+) -> Prepared:
+    """Chunk, tokenise and embed articles; vectors of unchanged chunks come from the cache."""
+    chunking = chunking_config(settings)
+    chunks: list[Chunk] = []
+    embed_texts: list[str] = []
+    lexical_tokens: list[list[str]] = []
+    for article in articles:
+        for chunk in chunk_article(article, chunking):
+            chunks.append(chunk)
+            embed_texts.append(embedding_text(article, chunk))
+            lexical_tokens.append(analyze(lexical_text(article, chunk)))
+    embedder = get_embedder(settings.embedding_model, settings.threads)
+    cache = EmbeddingCache(cache_path, embedder.model_id, embedder.dimension)
+    done = 0
+
+    def tick(n: int) -> None:
+        nonlocal done
+        done += n
+        if progress:
+            progress("embedding", done, len(embed_texts))
+
+    vectors, embedded = cache.embed(embedder, embed_texts, settings.embedding_batch_size, tick)
+    return Prepared(chunks, vectors, lexical_tokens, embedder.model_id, embedded)
+
+
 def build_snapshot(
     articles_dir: Path,
     data_dir: Path,
@@ -136,8 +180,7 @@ def build_snapshot(
     report.skipped.update(scan.skipped)
     tombstones = read_tombstones(data_dir)
     raws = [r for r in scan.documents if r.key not in tombstones]
-    chunking = ChunkingConfig(settings.chunk_words, settings.chunk_max_words, settings.chunk_overlap_sentences)
-    config_stamp = {"chunking": asdict(chunking), "embedding_model": settings.embedding_model}
+    config_stamp = {"chunking": asdict(chunking_config(settings)), "embedding_model": settings.embedding_model}
 
     with snap.write_lock(data_dir):
         prev_version, prev_manifest, previous = _previous_articles(data_dir)
@@ -173,27 +216,8 @@ def build_snapshot(
             report.seconds = time.perf_counter() - started
             return report
 
-        chunks: list[Chunk] = []
-        embed_texts: list[str] = []
-        lexical_tokens: list[list[str]] = []
-        for article in articles:
-            for chunk in chunk_article(article, chunking):
-                chunks.append(chunk)
-                embed_texts.append(embedding_text(article, chunk))
-                lexical_tokens.append(analyze(lexical_text(article, chunk)))
-        report.chunks = len(chunks)
-
-        embedder = get_embedder(settings.embedding_model, settings.threads)
-        cache = EmbeddingCache(data_dir / "embeddings.sqlite", embedder.model_id, embedder.dimension)
-        done = 0
-
-        def tick(n: int) -> None:
-            nonlocal done
-            done += n
-            if progress:
-                progress("embedding", done, len(embed_texts))
-
-        vectors, report.embedded = cache.embed(embedder, embed_texts, settings.embedding_batch_size, tick)
+        prepared = prepare(articles, settings, data_dir / "embeddings.sqlite", progress)
+        report.chunks, report.embedded = len(prepared.chunks), prepared.embedded
         delay = settings.fault_delay_ms / 1000
 
         def hook(step: str) -> None:
@@ -203,7 +227,7 @@ def build_snapshot(
                 time.sleep(delay)
 
         report.version = snap.publish(
-            data_dir, articles, chunks, vectors, lexical_tokens, embedder.model_id,
+            data_dir, articles, prepared.chunks, prepared.vectors, prepared.lexical_tokens, prepared.model_id,
             extra={"build": config_stamp, "sources": {"articles_dir": str(articles_dir)}},
             keep=settings.keep_snapshots, hook=hook,
         )

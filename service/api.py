@@ -55,7 +55,7 @@ def _passage(hit: ScoredChunk) -> dict[str, Any]:
 
 def _ask_response(result: AnswerResult) -> AskResponse:
     return AskResponse(
-        question=result.question, answer=result.answer, abstained=result.abstained,
+        question=result.question, mode=result.mode, answer=result.answer, abstained=result.abstained,
         confidence=result.confidence, reason=result.reason,
         citations=[Citation(**c.__dict__) for c in result.citations],
         passages=[Passage(**_passage(h)) for h in result.hits], snapshot=result.snapshot,
@@ -66,7 +66,8 @@ def _ask_response(result: AnswerResult) -> AskResponse:
 @router.post("/ask", response_model=AskResponse, responses=ERRORS, tags=["questions"])
 def ask(body: AskRequest, answerer: AnswererDep) -> AskResponse:
     """Answer a question from the articles, with citations, or abstain when they do not hold the answer."""
-    return _ask_response(answerer.ask(body.question, body.top_k, _filters(body.filters)))
+    return _ask_response(answerer.ask(body.question, body.top_k, _filters(body.filters), body.mode,
+                                      as_of=body.as_of))
 
 
 @router.get("/search", response_model=SearchResponse, responses=ERRORS, tags=["questions"])

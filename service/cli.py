@@ -88,14 +88,16 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from index.embedding import get_embedder
     from index.snapshot import load_latest
     from service.answer import Answerer
+    from service.state import generator_provider
 
     settings = _settings(args)
     try:
         snapshot, problems = load_latest(settings.data_dir)
         for problem in problems:
             print(f"warning: {problem}", file=sys.stderr)
-        answerer = Answerer(snapshot, get_embedder(settings.embedding_model, settings.threads), settings)
-        result = answerer.ask(args.question, args.top_k)
+        answerer = Answerer(snapshot, get_embedder(settings.embedding_model, settings.threads), settings,
+                            generator_provider(settings))
+        result = answerer.ask(args.question, args.top_k, mode=args.mode)
     except ArticleQAError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR
@@ -109,6 +111,53 @@ def cmd_ask(args: argparse.Namespace) -> int:
         print("\nretrieved passages:")
         for h in result.hits:
             print(f"  {h.rank}. {h.article.title} ({h.article.date or 'undated'}) score {h.score:.4f}")
+    return EXIT_OK
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from evaluation.runner import EvalOptions, runner_for, write_report
+    from service.answer import AnswerMode
+    from service.state import generator_provider
+
+    settings = _settings(args)
+    if args.datasets_dir:
+        settings = settings.model_copy(update={"datasets_dir": args.datasets_dir})
+    if args.eval_dir:
+        settings = settings.model_copy(update={"eval_dir": args.eval_dir})
+    if args.threshold is not None:
+        settings = settings.model_copy(update={"abstain_threshold": args.threshold})
+    mode = AnswerMode(args.mode)
+    options = EvalOptions(args.dataset, mode, args.sample, args.seed, args.corpus_limit)
+    try:
+        generator = generator_provider(settings) if mode != AnswerMode.EXTRACTIVE else None
+        runner = runner_for(settings, options, generator)
+        bar = tqdm(desc=f"indexing {args.dataset}", unit="chunk", file=sys.stderr, disable=args.quiet)
+
+        def indexing(done: int, total: int) -> None:
+            bar.total = total
+            bar.n = done
+            bar.refresh()
+
+        answerer = runner.build_index(indexing)
+        bar.close()
+        bar = tqdm(total=len(runner.questions), desc=f"asking ({mode.value})", unit="q", file=sys.stderr,
+                   disable=args.quiet)
+
+        def asking(done: int, total: int) -> None:
+            bar.total = total
+            bar.n = done
+            bar.refresh()
+
+        report = runner.run(answerer, asking)
+        bar.close()
+    except (ArticleQAError, FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    json_path, md_path = write_report(report, args.out or settings.eval_dir / "reports")
+    print(md_path.read_text())
+    print(f"report: {json_path}")
     return EXIT_OK
 
 
@@ -136,7 +185,22 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("question")
     ask.add_argument("--data", dest="data_dir", type=Path)
     ask.add_argument("--top-k", type=int, default=None)
+    ask.add_argument("--mode", choices=["extractive", "generative", "auto"], default=None)
     ask.set_defaults(func=cmd_ask)
+
+    ev = sub.add_parser("eval", help="measure answer and retrieval quality on a benchmark in shared/datasets")
+    ev.add_argument("dataset", choices=["realtimeqa-news", "squad2-dev-half", "rgb-en-fact", "beir-scifact"])
+    ev.add_argument("--mode", choices=["extractive", "generative", "auto"], default="extractive")
+    ev.add_argument("--sample", type=int, default=None, help="ask only this many questions (random, by --seed)")
+    ev.add_argument("--seed", type=int, default=0)
+    ev.add_argument("--corpus-limit", type=int, default=None,
+                    help="index only the sampled questions' documents plus this many others (for quick checks)")
+    ev.add_argument("--threshold", type=float, default=None, help="abstention threshold (default: the setting)")
+    ev.add_argument("--datasets-dir", type=Path, default=None, help="shared/datasets (ARTICLE_QA_DATASETS_DIR)")
+    ev.add_argument("--eval-dir", type=Path, default=None, help="where indexes go (ARTICLE_QA_EVAL_DIR)")
+    ev.add_argument("--out", type=Path, default=None, help="report folder (default: <eval dir>/reports)")
+    ev.add_argument("-q", "--quiet", action="store_true")
+    ev.set_defaults(func=cmd_eval)
     return parser
 
 

@@ -24,6 +24,8 @@ STATUS: dict[type[e.ArticleQAError], int] = {
     e.UnauthorizedError: 401,
     e.AdminDisabledError: 403,
     e.NotReadyError: 503,
+    e.GeneratorUnavailableError: 503,
+    e.GeneratorBusyError: 503,
     e.SnapshotNotFoundError: 503,
     e.SnapshotCorruptError: 503,
 }

@@ -195,8 +195,9 @@ class ExtractiveReader:
         return sorted(out, key=lambda ev: -ev.score)
 
     # -- reading --------------------------------------------------------------------------------------
-    def read(self, question: Question, hits: list[ScoredChunk], qvec: np.ndarray) -> Reading:
-        evidence = self.evidence(question, hits, qvec)
+    def read(self, question: Question, hits: list[ScoredChunk], qvec: np.ndarray,
+             evidence: list[Evidence] | None = None) -> Reading:
+        evidence = self.evidence(question, hits, qvec) if evidence is None else evidence
         if not evidence:
             return Reading(None, 0.0, "No passage was retrieved.", [])
         if question.meta_field:

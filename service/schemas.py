@@ -25,6 +25,10 @@ class AskRequest(BaseModel):
                           examples=["When was the Manchester joint centre founded?"])
     top_k: int | None = Field(None, ge=1, le=50, description="How many passages to retrieve.")
     filters: Filters | None = None
+    mode: Literal["extractive", "generative", "auto"] | None = Field(
+        None, description="extractive (fast, default), generative (local LLM, grounded) or auto (both).")
+    as_of: dt.date | None = Field(
+        None, description="Answer as of this day: later articles are ignored, recent ones preferred when asked.")
 
 
 class Citation(BaseModel):
@@ -54,6 +58,7 @@ class Passage(BaseModel):
 
 class AskResponse(BaseModel):
     question: str
+    mode: str = "extractive"
     answer: str | None
     abstained: bool
     confidence: float = Field(..., ge=0.0, le=1.0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import threading
 import time
@@ -23,8 +24,21 @@ from index import snapshot as snap
 from index.embedding import Embedder, get_embedder
 from ingest.pipeline import build_snapshot
 from service.answer import Answerer
+from service.generator import Generator, get_generator
 
 log = logging.getLogger(__name__)
+
+
+def generator_provider(settings: Settings) -> Callable[[], Generator] | None:
+    """A lazy loader for the configured generator, or None when llama-cpp-python is not installed."""
+    if importlib.util.find_spec("llama_cpp") is None:
+        return None
+
+    def load() -> Generator:
+        return get_generator(settings.generator_backend, settings.generator_model, settings.generator_ctx,
+                             settings.generator_threads)
+
+    return load
 
 
 def _now() -> str:
@@ -98,6 +112,7 @@ class IndexState:
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
         self.settings = settings
         self.embedder = embedder or get_embedder(settings.embedding_model, settings.threads)
+        self.generator = generator_provider(settings)
         self._answerer: Answerer | None = None
         self._swap_lock = threading.Lock()
         self.problems: list[str] = []
@@ -144,7 +159,7 @@ class IndexState:
                     return False
                 self._refused.update(v for v in snap.list_versions(self.settings.data_dir) if v != loaded.version
                                      and any(v in p for p in problems))
-            self._answerer = Answerer(loaded, self.embedder, self.settings)
+            self._answerer = Answerer(loaded, self.embedder, self.settings, self.generator)
             log.info("serving snapshot %s (%d articles)", loaded.version, len(loaded.articles))
             return True
 

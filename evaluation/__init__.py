@@ -1,0 +1,1 @@
+"""``article-qa eval``: answer and retrieval quality on the public benchmarks in ``shared/datasets``."""

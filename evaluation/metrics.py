@@ -1,0 +1,76 @@
+"""SQuAD-style answer scoring and standard retrieval metrics."""
+
+from __future__ import annotations
+
+import math
+import re
+import string
+from collections import Counter
+from collections.abc import Iterable, Sequence
+
+_ARTICLES = re.compile(r"\b(a|an|the)\b")
+_PUNCT = set(string.punctuation) | {"“", "”", "‘", "’", "—", "–"}
+
+
+def normalize(text: str) -> str:
+    """Lower case, drop punctuation and articles, fold white space (the SQuAD evaluation script's rule)."""
+    text = "".join(ch for ch in text.lower() if ch not in _PUNCT)
+    return " ".join(_ARTICLES.sub(" ", text).split())
+
+
+def exact_match(prediction: str, gold: str) -> float:
+    return float(normalize(prediction) == normalize(gold))
+
+
+def f1(prediction: str, gold: str) -> float:
+    pred, ref = normalize(prediction).split(), normalize(gold).split()
+    if not pred or not ref:
+        return float(pred == ref)
+    common = Counter(pred) & Counter(ref)
+    same = sum(common.values())
+    if same == 0:
+        return 0.0
+    precision, recall = same / len(pred), same / len(ref)
+    return 2 * precision * recall / (precision + recall)
+
+
+def answer_scores(prediction: str | None, answers: Sequence[str]) -> tuple[float, float]:
+    """(EM, F1) against the best gold answer; an abstention is right exactly when there is no gold answer."""
+    if not answers:
+        return (1.0, 1.0) if prediction is None else (0.0, 0.0)
+    if prediction is None:
+        return 0.0, 0.0
+    return max(exact_match(prediction, a) for a in answers), max(f1(prediction, a) for a in answers)
+
+
+def contains_answer(text: str, answers: Iterable[str]) -> bool:
+    norm = f" {normalize(text)} "
+    return any(f" {normalize(a)} " in norm for a in answers if normalize(a))
+
+
+def recall_at(ranked: Sequence[str], gold: set[str], k: int) -> float:
+    return float(bool(gold & set(ranked[:k]))) if gold else float("nan")
+
+
+def reciprocal_rank(ranked: Sequence[str], gold: set[str]) -> float:
+    for i, doc in enumerate(ranked, start=1):
+        if doc in gold:
+            return 1.0 / i
+    return 0.0
+
+
+def ndcg_at(ranked: Sequence[str], relevance: dict[str, int], k: int = 10) -> float:
+    dcg = sum(relevance.get(doc, 0) / math.log2(i + 2) for i, doc in enumerate(ranked[:k]))
+    ideal = sorted(relevance.values(), reverse=True)[:k]
+    idcg = sum(rel / math.log2(i + 2) for i, rel in enumerate(ideal))
+    return dcg / idcg if idcg else 0.0
+
+
+def fraction_recalled(ranked: Sequence[str], relevance: dict[str, int], k: int = 100) -> float:
+    relevant = {d for d, r in relevance.items() if r > 0}
+    return len(relevant & set(ranked[:k])) / len(relevant) if relevant else float("nan")
+
+
+def mean(values: Iterable[float]) -> float:
+    vals = [v for v in values if not math.isnan(v)]
+    return sum(vals) / len(vals) if vals else float("nan")

