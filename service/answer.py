@@ -20,6 +20,10 @@ from service.question import Question, analyze_question
 from service.reader import Evidence, ExtractiveReader, ReaderConfig, Reading, Span, TermWeights
 
 
+def _overlaps(a: Span, b: Span) -> bool:
+    return a.article.id == b.article.id and a.start < b.end and b.start < a.end
+
+
 class AnswerMode(StrEnum):
     EXTRACTIVE = "extractive"
     GENERATIVE = "generative"
@@ -129,17 +133,27 @@ class Answerer:
         timings["first_token"] = proposal.first_token_seconds * 1000
         signals.update(generated=proposal.answer, generated_passage=proposal.passage, raw=proposal.raw[:200])
         grounded = self._ground(parsed, proposal, windows, evidence, reading)
+        signals["grounded"] = "yes" if grounded is not None else "no"
+        ext = reading.span if extractive_ok else None
         if grounded is not None:
             span, confidence, note = grounded
-            signals["grounded"] = "yes"
+            fuller = ext is not None and ext.article.id == span.article.id and ext.start <= span.start \
+                and span.end <= ext.end and (ext.start, ext.end) != (span.start, span.end)
+            if fuller and ext is not None:
+                signals["chosen"] = "extractive (contains the generated answer)"
+                return self._answer(text, ext, max(confidence, reading.confidence), ext.note or reading.reason,
+                                    hits, chosen, timings, signals)
+            if ext is not None and reading.confidence > confidence and not _overlaps(ext, span):
+                signals["chosen"] = "extractive (more confident, disagrees)"
+                return self._answer(text, ext, reading.confidence * 0.8, reading.reason, hits, chosen, timings,
+                                    signals)
             if confidence >= self.settings.abstain_threshold:
+                signals["chosen"] = "generated"
                 return self._answer(text, span, confidence, note, hits, chosen, timings, signals)
-        else:
-            signals["grounded"] = "no"
-        if chosen == AnswerMode.AUTO and extractive_ok and reading.span is not None and proposal.answer is not None:
-            return self._answer(text, reading.span, reading.confidence * 0.9, reading.reason, hits, chosen,
-                                timings, signals)
-        reason = ("The model's answer was not found in the passage it cited, so it is not shown."
+        if ext is not None:
+            signals["chosen"] = "extractive (generated answer unsupported)"
+            return self._answer(text, ext, reading.confidence * 0.85, reading.reason, hits, chosen, timings, signals)
+        reason = ("The model's answer was not found in the passages, so it is not shown."
                   if proposal.answer and grounded is None else
                   "The passages do not contain the answer." if proposal.answer is None else
                   "The answer was not supported strongly enough.")
@@ -149,13 +163,14 @@ class Answerer:
     def _ground(self, question: Question, proposal: Proposal, windows: list[grounding.Window],
                 evidence: list[Evidence], reading: Reading) -> tuple[Span, float, str] | None:
         """The proposal as a verbatim article span, if it is in the passage it names and that passage fits."""
-        if proposal.answer is None or proposal.passage is None or not 1 <= proposal.passage <= len(windows):
+        if proposal.answer is None:
             return None
-        window = windows[proposal.passage - 1]
-        located = grounding.locate(proposal.answer, window)
-        if located is None:
+        named = proposal.passage if proposal.passage and 1 <= proposal.passage <= len(windows) else None
+        order = ([windows[named - 1]] if named else []) + [w for i, w in enumerate(windows, 1) if i != named]
+        found = next(((w, loc) for w in order if (loc := grounding.locate(proposal.answer, w)) is not None), None)
+        if found is None:
             return None
-        start, end = located
+        window, (start, end) = found
         article = window.article
         if article.text[start:end].lower() in question.text.lower():
             return None

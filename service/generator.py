@@ -17,9 +17,14 @@ from typing import Any
 
 SYSTEM_PROMPT = (
     "You answer questions about news articles using only the numbered passages given. "
-    "Copy the shortest exact phrase from one passage that answers the question. "
+    "Copy the shortest exact phrase from one passage that answers the question, word for word. "
     "Reply on one line as: <passage number> | <answer>. "
-    "If no passage answers the question, reply exactly: NONE"
+    "If no passage answers the question, reply exactly: NONE\n\n"
+    "Example:\nPassages:\n[1] The city museum opened in 1998 and now has forty rooms.\n"
+    "[2] Its new director, Ann Lee, started work in May.\n"
+    "Question: Who is the museum's new director?\nReply: 2 | Ann Lee\n\n"
+    "Example:\nPassages:\n[1] The harbour bridge will cost $2 billion.\n"
+    "Question: Who designed the bridge?\nReply: NONE"
 )
 _REPLY = re.compile(r"^\s*\[?(\d{1,2})\]?\s*[|:.)\-]\s*(.+?)\s*$")
 
@@ -36,21 +41,26 @@ class Proposal:
 
 
 def parse_reply(raw: str) -> tuple[int | None, str | None]:
+    """``(passage, answer)`` from "2 | Ann Lee"; a bare answer keeps ``passage`` None (grounding finds it)."""
     line = raw.strip().splitlines()[0] if raw.strip() else ""
+    line = re.sub(r"^\s*(reply|answer)\s*:\s*", "", line, flags=re.I)
     if not line or line.upper().startswith("NONE"):
         return None, None
     match = _REPLY.match(line)
-    if not match:
+    passage: int | None = None
+    if match:
+        passage, line = int(match.group(1)), match.group(2)
+    answer = line.strip().rstrip(".").strip().strip("\"'“”").strip()
+    if not answer or re.search(r"\bNONE\b", answer):
         return None, None
-    answer = match.group(2).strip().strip("\"'“”").rstrip(".").strip()
-    return int(match.group(1)), answer or None
+    return passage, answer
 
 
 def build_prompt(question: str, passages: list[str]) -> list[dict[str, str]]:
     numbered = "\n".join(f"[{i}] {p}" for i, p in enumerate(passages, start=1))
     return [
         {"role": "system", "content": SYSTEM_PROMPT},
-        {"role": "user", "content": f"Passages:\n{numbered}\n\nQuestion: {question}"},
+        {"role": "user", "content": f"Passages:\n{numbered}\nQuestion: {question}\nReply:"},
     ]
 
 

@@ -23,8 +23,7 @@ class Window:
         return self.article.text[self.start:self.end]
 
     def prompt_text(self) -> str:
-        dated = f" ({self.article.date})" if self.article.date else ""
-        return f"{self.article.title}{dated}: {' '.join(self.text.split())}"
+        return " ".join(self.text.split())
 
 
 def windows(evidence: list[Evidence], limit: int = 4, neighbours: int = 1) -> list[Window]:
@@ -51,11 +50,22 @@ def windows(evidence: list[Evidence], limit: int = 4, neighbours: int = 1) -> li
     return out
 
 
+_NUMBER_WORDS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+                 "sixteen seventeen eighteen nineteen twenty").split()
+
+
 def locate(answer: str, window: Window) -> tuple[int, int] | None:
-    """Article offsets of ``answer`` inside the window, ignoring case, spacing and punctuation between words."""
+    """Article offsets of ``answer`` inside the window, ignoring case, spacing and punctuation between words.
+
+    A small number written in digits also matches its spelled-out form ("5" -> "five").
+    """
     words = re.findall(r"\w+", answer)
     if not words:
         return None
+    if len(words) == 1 and words[0].isdigit() and int(words[0]) < len(_NUMBER_WORDS):
+        spelled = locate(_NUMBER_WORDS[int(words[0])], window)
+        if spelled is not None and re.search(rf"(?<!\w){words[0]}(?!\w)", window.text) is None:
+            return spelled
     pattern = r"(?<!\w)" + r"\W{0,3}".join(re.escape(w) for w in words) + r"(?!\w)"
     match = re.search(pattern, window.text, re.IGNORECASE)
     if match is None:
