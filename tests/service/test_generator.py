@@ -8,9 +8,9 @@ import pytest
 
 from core.config import Settings
 from index.embedding import Embedder
-from service.answer import AnswerMode, Answerer
+from service.answer import Answerer, AnswerMode
 from service.generator import Proposal, parse_reply
-from service.grounding import Window, locate
+from service.grounding import Window, locate, windows
 from service.question import analyze_question
 from service.state import generator_provider
 from tests.conftest import SEED_QUESTIONS, SeedIndex
@@ -58,8 +58,6 @@ def test_unsupported_proposal_is_never_grounded(answerer: Answerer) -> None:
     result = answerer.retriever.search(question.text, 5)
     evidence = answerer.reader.evidence(question, result.hits, result.query_vector)
     reading = answerer.reader.read(question, result.hits, result.query_vector, evidence)
-    from service.grounding import windows
-
     shown = windows(evidence)
     made_up = Proposal(1, "in 1998", "1 | in 1998", 0.1, 0.1)
     assert answerer._ground(question, made_up, shown, evidence, reading) is None

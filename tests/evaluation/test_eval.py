@@ -1,0 +1,73 @@
+"""A small sample of every benchmark runs here, through the same code as `article-qa eval`."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from core.config import Settings
+from evaluation import metrics as m
+from evaluation.runner import EvalOptions, runner_for
+from tests.conftest import ROOT, SHARED
+
+DATASETS = SHARED / "datasets"
+
+
+def test_squad_metrics() -> None:
+    assert m.normalize("The  Eiffel-Tower!") == "eiffeltower"
+    assert m.answer_scores("the 10th and 11th centuries", ["10th and 11th centuries"]) == (1.0, 1.0)
+    em, f1 = m.answer_scores("11th century", ["10th and 11th centuries"])
+    assert em == 0.0 and 0.0 < f1 < 1.0
+    assert m.answer_scores(None, []) == (1.0, 1.0) and m.answer_scores("x", []) == (0.0, 0.0)
+    assert m.ndcg_at(["a", "b"], {"b": 1}, 10) == pytest.approx(1 / math.log2(3))
+    assert m.recall_at(["a", "b", "c"], {"c"}, 2) == 0.0 and m.reciprocal_rank(["a", "c"], {"c"}) == 0.5
+
+
+@pytest.mark.parametrize(
+    ("dataset", "keys"),
+    [
+        ("realtimeqa-news", ["em", "f1", "recall@3", "mrr", "citation_in_gold_pct"]),
+        ("squad2-dev-half", ["f1", "answerable_f1", "abstention_recall", "paragraph_top1_pct", "oracle"]),
+        ("rgb-en-fact", ["accuracy_noise_0.0", "accuracy_noise_0.8", "negative_rejection_pct"]),
+        ("beir-scifact", ["ndcg@10", "recall@100"]),
+    ],
+)
+def test_each_benchmark_runs_on_a_sample(tmp_path: Path, dataset: str, keys: list[str]) -> None:
+    settings = Settings(datasets_dir=DATASETS, eval_dir=tmp_path)
+    sample = 6 if dataset != "rgb-en-fact" else 2
+    runner = runner_for(settings, EvalOptions(dataset, sample=sample, seed=1, corpus_limit=15))
+    report = runner.run(runner.build_index())
+    for key in keys:
+        assert key in report.metrics
+    assert report.predictions and report.latency_ms["total"]["p50"] > 0
+    if dataset == "beir-scifact":
+        assert 0.0 <= report.metrics["ndcg@10"] <= 1.0
+        assert report.metrics["ndcg@10"] > 0.3, "the gold abstract is in a 15-document corpus; it should rank"
+    else:
+        for p in report.predictions:
+            if p["prediction"] is not None:
+                assert any(p["prediction"] in c["quote"] for c in p["citations"])
+
+
+def test_eval_command_writes_json_and_markdown(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "service.cli", "eval", "realtimeqa-news", "--sample", "3", "--corpus-limit", "5",
+         "--datasets-dir", str(DATASETS), "--eval-dir", str(tmp_path), "--quiet"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "| recall@3 |" in proc.stdout
+    report = json.loads((tmp_path / "reports" / "realtimeqa-news-extractive.json").read_text())
+    assert report["options"]["sample"] == 3 and len(report["predictions"]) == 3
+    assert (tmp_path / "reports" / "realtimeqa-news-extractive.md").is_file()
+
+
+def test_unknown_dataset_is_a_clear_error(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "service.cli", "eval", "nope"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 2 and "invalid choice" in proc.stderr
