@@ -98,9 +98,9 @@ class HybridRetriever:
         return mask
 
     def search(self, query: str, k: int, filters: SearchFilters | None = None,
-               prefer: DatePreference | None = None) -> SearchResult:
+               prefer: DatePreference | None = None, query_vector: np.ndarray | None = None) -> SearchResult:
         snap = self.snapshot
-        qvec = self.embedder.encode_query(query)
+        qvec = self.embedder.encode_query(query) if query_vector is None else query_vector
         n = len(snap.chunks)
         if n == 0:
             return SearchResult([], qvec)

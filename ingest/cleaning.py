@@ -92,6 +92,16 @@ def _paragraphs(text: str) -> list[str]:
     return merged
 
 
+def _strip_site_suffix(title: str, source: str) -> str:
+    """ "Squid Game returns - CNN" -> "Squid Game returns" when the suffix names the source's site."""
+    match = re.search(r"\s+[-|–—]\s+([\w .]{2,30})$", title)
+    if match:
+        site = re.sub(r"\W", "", match.group(1).lower())
+        if site and site in re.sub(r"\W", "", source.lower()):
+            return title[: match.start()].strip()
+    return title
+
+
 def clean(raw: RawDocument, article_id: str) -> Article:
     """Clean one raw document; raises ``InvalidArticleError`` when no body text remains."""
     lines = _paragraphs(_normalise_whitespace(raw.text))
@@ -103,7 +113,7 @@ def clean(raw: RawDocument, article_id: str) -> Article:
     while lines and lines[-1].strip().lower().strip(".:") in _TRAILING_JUNK:
         lines.pop()
 
-    title = (raw.title or "").strip() or None
+    title = _strip_site_suffix((raw.title or "").strip(), raw.url or raw.source) or None
     if title is None and lines and len(lines[0]) <= 200 and not lines[0].endswith((".", "?", "!")):
         title = lines[0]
     if title is None:
@@ -115,6 +125,9 @@ def clean(raw: RawDocument, article_id: str) -> Article:
     builder = _Builder()
     title_kept = False
     dateline: str | None = None
+    if raw.title and title and not any(_same(line, title) for line in lines[:3]):
+        builder.add(title)
+        title_kept = True
     for line in lines:
         if title and _same(line, title) or (crumb_title and _same(line, crumb_title) and title_kept):
             if not title_kept:

@@ -19,6 +19,15 @@ class AnswerType(StrEnum):
     ENTITY = "entity"
 
 
+NAMED_CATEGORIES = frozenset("""
+    show shows series movie movies film films song album book novel play musical company companies firm firms brand
+    retailer airline airlines automaker carmaker bank network channel app platform website site country countries
+    nation nations state states city cities continent island islands region province county town team teams club
+    player singer rapper band artist actor actress musician athlete politician senator governor leader
+    organization agency party university park river mountain volcano storm hurricane award awards festival
+    tournament league product drug vaccine virus variant car airport stadium restaurant chain newspaper magazine
+    candidate official minister ceo billionaire celebrity star language religion species animal ship spacecraft
+    telescope mission court lawmaker lawmakers group""".split())
 _MONEY_WORDS = {"fee", "fees", "cost", "costs", "price", "prices", "tuition", "salary", "budget", "worth",
                 "funding", "paid", "pay", "spend", "spent", "raise", "raised", "invest", "invested", "fine"}
 _FILLER = {"kind", "kinds", "type", "types", "sort", "sorts", "name", "names", "one", "ones"}
@@ -47,6 +56,11 @@ class Question:
     terms: tuple[str, ...]
     meta_field: str | None = None
     surfaces: tuple[str, ...] = ()
+
+    @property
+    def wants_name(self) -> bool:
+        """True when the answer is a proper name: who/where, or "which country", "what company", ..."""
+        return self.answer_type in {AnswerType.PERSON, AnswerType.PLACE} or bool(set(self.focus) & NAMED_CATEGORIES)
 
     @property
     def focus_stems(self) -> tuple[str, ...]:

@@ -95,6 +95,11 @@ _MONTHS = {"january", "february", "march", "april", "may", "june", "july", "augu
            "november", "december", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"}
 _CLAUSE_CUT = re.compile(r",|;|\(|\s(?:to|which|that|who|whom|where|when|while|because|through|after|before|"
                          r"during|since|so|as|with|by|is|are|was|were|has|have|had|will|would)\s", re.I)
+_TRAILING_NOISE = re.compile(r"(?:['’]s|\s+(?:said|says|say|announced|told|reported|added|noted|wrote))$", re.I)
+_NOT_ANSWERS = {"it", "its", "it's", "it’s", "he", "she", "they", "them", "this", "that", "these", "those", "there",
+                "inc", "co", "ltd", "corp", "the company", "officials", "people", "monday", "tuesday", "wednesday",
+                "thursday", "friday", "saturday", "sunday", "today", "yesterday", "tomorrow"}
+_QUOTED = re.compile(r"[“\"]([^”\"]{2,80})[”\"]")
 _LIST_INTRO = re.compile(r"^\s*(?::|such as|including|namely|like)\s+", re.I)
 _LIST_IN = re.compile(r"^\s+(?:in|of)\s+", re.I)
 _LIST_END = re.compile(
@@ -287,7 +292,10 @@ class ExtractiveReader:
                 b -= 1
             if text[a:b].count("(") > text[a:b].count(")") and text.find(")", b) != -1 and text.find(")", b) - b < 40:
                 b = text.find(")", b) + 1
-            if b <= a or text[a:b].lower() in q_lower:
+            trail = _TRAILING_NOISE.search(text, a, b)
+            if trail and trail.start() > a:
+                b = trail.start()
+            if b <= a or text[a:b].lower() in q_lower or text[a:b].lower() in _NOT_ANSWERS:
                 return None
             return Span(ev.article, ev.start + a, ev.start + b, score, ev, note)
 
@@ -417,10 +425,17 @@ class ExtractiveReader:
                 cut = _OF_CUT.search(text, a + 1)
                 b = cut.start() if cut else len(text)
                 out.append(make(a, b, 1.3))
+        named = question.wants_name
         for a, b in self._phrases(text, q_lower):
             words_in = {st for _, _, w in _tokens(text[a:b]) for st in _stem_tokens(w)}
-            if focus & words_in:
+            if focus & words_in and words_in - focus:
                 out.append(make(a, b, 1.2 + proximity(a, b)))
+            elif named and not words_in <= set(question.terms) | focus:
+                out.append(make(a, b, 0.9 + proximity(a, b)))
+        if named:
+            for quoted in _QUOTED.finditer(text):
+                if len(quoted.group(1).split()) <= 8 and quoted.group(1)[:1].isupper():
+                    out.append(make(quoted.start(1), quoted.end(1), 1.0 + proximity(*quoted.span(1))))
         if focus:
             terms = set(question.terms)
             for i, (_, e, w) in enumerate(toks):
@@ -462,6 +477,6 @@ class ExtractiveReader:
             n = j - i + 1
             left = 1.0 if any(0 < i - m <= 3 for m in matched) else 0.0
             right = 0.6 if any(0 < m - j <= 3 for m in matched) else 0.0
-            caps = 0.2 if toks[i][2][:1].isupper() else 0.0
+            caps = 0.2 if toks[i][2][:1].isupper() else (-0.5 if named else 0.0)
             out.append(make(a, b, 0.2 + 0.5 * left + 0.4 * right + caps - 0.05 * max(0, n - 8)))
         return out
