@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 from datetime import date
 
@@ -31,10 +30,14 @@ def main() -> None:
     questions = [q for q in data.questions if q.gold_docs]
     vectors = {q.id: embedder.encode_query(q.question) for q in questions}
     rows = []
-    grid = itertools.product([0.5, 1.0, 1.5], [1.0], [10, 60], [None, 7.0, 14.0])
-    for dense_w, lex_w, rrf_k, half_life in grid:
-        retriever = HybridRetriever(snapshot, embedder, RetrievalConfig(50, rrf_k, dense_w, lex_w))
+    half_lives = [None, 7.0, 14.0] if any(q.as_of for q in questions) else [None]
+    grid = [("rrf", d, 60, h) for d in (0.5, 1.0) for h in half_lives]
+    grid += [("convex", d, 0, h) for d in (0.3, 0.5, 0.7, 1.0, 1.5) for h in half_lives]
+    for fusion, dense_w, rrf_k, half_life in grid:
+        lex_w = 1.0
+        retriever = HybridRetriever(snapshot, embedder, RetrievalConfig(50, rrf_k or 60, dense_w, lex_w, fusion))
         recalls: dict[int, list[float]] = {1: [], 3: [], 5: []}
+        ndcg: list[float] = []
         for q in questions:
             as_of = date.fromisoformat(q.as_of) if q.as_of else None
             filters, prefer = temporal.scope(q.question, SearchFilters() if as_of else None, as_of, half_life)
@@ -43,8 +46,11 @@ def main() -> None:
             gold = {slugify(d) for d in q.gold_docs}
             for k in recalls:
                 recalls[k].append(m.recall_at(ranked, gold, k))
-        row = {"dense_w": dense_w, "lexical_w": lex_w, "rrf_k": rrf_k, "half_life": half_life,
-               **{f"R@{k}": round(100 * m.mean(v), 1) for k, v in recalls.items()}}
+            if data.qrels:
+                ndcg.append(m.ndcg_at(ranked, {slugify(d): r for d, r in data.qrels[q.id].items()}, 10))
+        row = {"fusion": fusion, "dense_w": dense_w, "lexical_w": lex_w, "rrf_k": rrf_k, "half_life": half_life,
+               **{f"R@{k}": round(100 * m.mean(v), 1) for k, v in recalls.items()},
+               **({"nDCG@10": round(m.mean(ndcg), 4)} if ndcg else {})}
         rows.append(row)
         print(json.dumps(row))
 

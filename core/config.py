@@ -29,11 +29,12 @@ class Settings(BaseSettings):
     chunk_overlap_sentences: int = 1
 
     retrieval_candidates: int = Field(50, description="Candidates taken from each of BM25 and dense search.")
+    fusion: str = Field("rrf", description="How BM25 and dense results are fused: rrf or convex.")
     rrf_k: int = 60
     dense_weight: float = 1.0
     lexical_weight: float = 1.0
     recency_half_life_days: float | None = Field(
-        None, description="With an as_of day, prefer articles this many days old or newer (unset: only when asked).")
+        7.0, description="With an as_of day, prefer articles this many days old or newer (unset: only when asked).")
     default_top_k: int = 5
     max_top_k: int = 50
 

@@ -53,6 +53,7 @@ class RetrievalConfig:
     rrf_k: int = 60
     dense_weight: float = 1.0
     lexical_weight: float = 1.0
+    fusion: str = "rrf"
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,33 @@ class ScoredChunk:
 class SearchResult:
     hits: list[ScoredChunk]
     query_vector: np.ndarray
+
+
+def rrf_fusion(dense: dict[int, float], lexical: dict[int, float], cfg: RetrievalConfig) -> dict[int, float]:
+    """Weighted reciprocal rank fusion: robust when the two scores live on unrelated scales."""
+    fused: dict[int, float] = {}
+    for ranking, weight in ((dense, cfg.dense_weight), (lexical, cfg.lexical_weight)):
+        for rank, idx in enumerate(sorted(ranking, key=lambda i: -ranking[i])):
+            fused[idx] = fused.get(idx, 0.0) + weight / (cfg.rrf_k + rank + 1)
+    return fused
+
+
+def convex_fusion(dense: dict[int, float], lexical: dict[int, float], cfg: RetrievalConfig) -> dict[int, float]:
+    """Weighted sum of min-max normalised scores over the candidates: keeps how far ahead a hit is."""
+    def norm(scores: dict[int, float]) -> dict[int, float]:
+        if not scores:
+            return {}
+        lo, hi = min(scores.values()), max(scores.values())
+        span = hi - lo or 1.0
+        return {i: (s - lo) / span for i, s in scores.items()}
+
+    nd, nl = norm(dense), norm(lexical)
+    total = cfg.dense_weight + cfg.lexical_weight or 1.0
+    return {i: (cfg.dense_weight * nd.get(i, 0.0) + cfg.lexical_weight * nl.get(i, 0.0)) / total
+            for i in set(nd) | set(nl)}
+
+
+FUSIONS = {"rrf": rrf_fusion, "convex": convex_fusion}
 
 
 class HybridRetriever:
@@ -126,12 +154,7 @@ class HybridRetriever:
             top = np.argpartition(-scores, min(depth, n - 1))[:depth] if depth < n else np.arange(n)
             lexical = {int(i): float(scores[i]) for i in top if scores[i] > 0}
 
-        fused: dict[int, float] = {}
-        cfg = self.config
-        for ranking, weight in ((dense, cfg.dense_weight), (lexical, cfg.lexical_weight)):
-            ordered = sorted(ranking, key=lambda i, r=ranking: -r[i])  # type: ignore[misc]
-            for rank, idx in enumerate(ordered):
-                fused[idx] = fused.get(idx, 0.0) + weight / (cfg.rrf_k + rank + 1)
+        fused = FUSIONS[self.config.fusion](dense, lexical, self.config)
         if prefer is not None and fused:
             ids = np.fromiter(fused, dtype=np.int64)
             factors = prefer.factors(snap.chunk_dates[ids])

@@ -29,6 +29,7 @@ from core.errors import SnapshotCorruptError, SnapshotNotFoundError
 from index.fsutil import exclusive_lock, fsync_dir, fsync_file, sha256_file, write_atomic
 
 log = logging.getLogger(__name__)
+logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets DEBUG on import
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"

@@ -72,7 +72,7 @@ class Answerer:
         self.retriever = HybridRetriever(
             snapshot, embedder,
             RetrievalConfig(settings.retrieval_candidates, settings.rrf_k, settings.dense_weight,
-                            settings.lexical_weight),
+                            settings.lexical_weight, settings.fusion),
         )
         self.reader = ExtractiveReader(
             TermWeights.from_bm25(snapshot.lexical), lambda texts: embedder.encode(texts, batch_size=16),

@@ -161,6 +161,23 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from evaluation.calibration import best, load_predictions, plot, sweep, table
+
+    series = {}
+    for report in args.reports:
+        if not report.is_file():
+            print(f"error: no report at {report}; run `article-qa eval` first", file=sys.stderr)
+            return EXIT_ERROR
+        points = sweep(load_predictions(report))
+        series[report.stem] = points
+        top = best(points)
+        print(f"## {report.stem}\n\n{table(points)}\n\nbest threshold {top.threshold:.2f}: F1 {top.f1}\n")
+    if args.plot:
+        print(f"plot: {plot(series, args.plot)}")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="article-qa", description="Question answering over news articles.")
     parser.add_argument("-v", "--verbose", action="store_true", help="more log output")
@@ -201,6 +218,11 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--out", type=Path, default=None, help="report folder (default: <eval dir>/reports)")
     ev.add_argument("-q", "--quiet", action="store_true")
     ev.set_defaults(func=cmd_eval)
+
+    cal = sub.add_parser("calibrate", help="sweep the abstention threshold over eval reports")
+    cal.add_argument("reports", type=Path, nargs="+", help="JSON reports written by `article-qa eval`")
+    cal.add_argument("--plot", type=Path, default=None, help="write the trade-off plot (PNG) here")
+    cal.set_defaults(func=cmd_calibrate)
     return parser
 
 

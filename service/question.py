@@ -28,7 +28,8 @@ NAMED_CATEGORIES = frozenset("""
     tournament league product drug vaccine virus variant car airport stadium restaurant chain newspaper magazine
     candidate official minister ceo billionaire celebrity star language religion species animal ship spacecraft
     telescope mission court lawmaker lawmakers group""".split())
-_MONEY_WORDS = {"fee", "fees", "cost", "costs", "price", "prices", "tuition", "salary", "budget", "worth",
+_MONEY_WORDS = {"revenue", "revenues", "profit", "profits", "sales", "income", "earnings",
+                "fee", "fees", "cost", "costs", "price", "prices", "tuition", "salary", "budget", "worth",
                 "funding", "paid", "pay", "spend", "spent", "raise", "raised", "invest", "invested", "fine"}
 _FILLER = {"kind", "kinds", "type", "types", "sort", "sorts", "name", "names", "one", "ones"}
 _AUX = {"is", "was", "are", "were", "do", "does", "did", "has", "have", "had", "will", "would", "can",
@@ -93,7 +94,8 @@ def analyze_question(text: str) -> Question:
         answer_type = AnswerType.PLACE
     elif wh in {"what", "which"}:
         focus = _first_noun(after)
-        if _MONEY_WORDS & set(tokens) and re.search(r"\b(fee|cost|price|tuition|salary|budget)\b", lowered):
+        if _MONEY_WORDS & set(tokens) and re.search(
+                r"\b(fee|cost|price|tuition|salary|budget|revenue|profit|sales|income|earnings)\b", lowered):
             answer_type = AnswerType.MONEY
         elif set(focus) & {"percentage", "percent", "number", "amount", "proportion", "share", "rate",
                                 "population", "age", "height", "length", "size", "distance", "temperature"}:
@@ -102,6 +104,10 @@ def analyze_question(text: str) -> Question:
             answer_type = AnswerType.PERSON
     if answer_type == AnswerType.ENTITY and re.search(r"\bwho\b", lowered) and wh == "":
         answer_type = AnswerType.PERSON
+    if wh == "" and re.search(r"\b(location|venue|where|held at|place)\s*$", lowered):
+        answer_type = AnswerType.PLACE
+    elif wh == "" and re.search(r"\b(date|when|year)\s*$", lowered):
+        answer_type = AnswerType.DATE
     pairs: dict[str, str] = {}
     for word in tokens:
         if word not in STOPWORDS and stem(word) not in _QUESTION_STEMS:

@@ -69,8 +69,9 @@ class ReaderConfig:
     min_coverage: float = 0.34
 
 
-_TOKEN = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?(?:[-.][A-Za-z0-9]+)*")
-_NAME_TOKEN = r"(?:[A-Z][a-z]+(?:[-'’][A-Za-z]+)?|[A-Z]\.)"
+_TOKEN = re.compile(r"[^\W_]+(?:['’][^\W\d_]+)?(?:[-.][^\W_]+)*")
+_UPPER = "A-Z\u00c0-\u00d6\u00d8-\u00de"
+_NAME_TOKEN = rf"(?:[{_UPPER}][^\W\d_A-Z]+(?:[-'’][^\W\d_]+)?|[A-Z]\.)"
 _CAP_PHRASE = re.compile(
     rf"{_NAME_TOKEN}|[A-Z]{{2,}}[a-z]*"
 )

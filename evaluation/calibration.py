@@ -1,0 +1,103 @@
+"""Abstention threshold sweep: from one report, the F1 / precision / recall trade-off at every threshold.
+
+Every prediction records the extractive candidate and its confidence even when the service abstained,
+so one evaluation run is enough to see what any threshold would have done.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from evaluation import metrics as m
+
+
+@dataclass(frozen=True)
+class Point:
+    threshold: float
+    f1: float
+    em: float
+    answered_pct: float
+    answer_precision: float
+    abstention_recall: float
+
+
+def _candidate(p: dict[str, Any]) -> tuple[str | None, float]:
+    signals = p.get("signals") or {}
+    answer = p.get("prediction") or signals.get("extractive_answer")
+    confidence = float(signals.get("extractive_confidence", p.get("confidence", 0.0)) or 0.0)
+    if p.get("prediction"):
+        confidence = float(p.get("confidence", confidence))
+    return answer, confidence
+
+
+def sweep(predictions: list[dict[str, Any]], thresholds: list[float] | None = None) -> list[Point]:
+    thresholds = thresholds or [round(0.05 * i, 2) for i in range(0, 20)]
+    points = []
+    for t in thresholds:
+        f1s, ems, answered, correct_answers, abstain_hits, unanswerable = [], [], 0, 0, 0, 0
+        for p in predictions:
+            answer, confidence = _candidate(p)
+            shown = answer if answer is not None and confidence >= t else None
+            em, f1 = m.answer_scores(shown, p["gold"])
+            f1s.append(f1)
+            ems.append(em)
+            if shown is not None:
+                answered += 1
+                correct_answers += f1 >= 0.5
+            if not p["gold"]:
+                unanswerable += 1
+                abstain_hits += shown is None
+        n = max(1, len(predictions))
+        points.append(Point(t, round(100 * sum(f1s) / n, 2), round(100 * sum(ems) / n, 2),
+                            round(100 * answered / n, 1),
+                            round(100 * correct_answers / answered, 1) if answered else float("nan"),
+                            round(100 * abstain_hits / unanswerable, 1) if unanswerable else float("nan")))
+    return points
+
+
+def best(points: list[Point]) -> Point:
+    return max(points, key=lambda p: (p.f1, -p.threshold))
+
+
+def table(points: list[Point]) -> str:
+    rows = ["| threshold | F1 | EM | answered % | answers with F1 >= 0.5 (%) | unanswerable abstained (%) |",
+            "| --- | --- | --- | --- | --- | --- |"]
+    rows += [f"| {p.threshold:.2f} | {p.f1} | {p.em} | {p.answered_pct} | {p.answer_precision} | "
+             f"{p.abstention_recall} |" for p in points]
+    return "\n".join(rows)
+
+
+def plot(series: dict[str, list[Point]], path: Path) -> Path:
+    """Answer precision against share answered, one line per dataset; needs matplotlib (eval extra)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    for name, points in series.items():
+        xs = [p.threshold for p in points]
+        left.plot(xs, [p.f1 for p in points], marker="o", ms=3, label=name)
+        right.plot([p.answered_pct for p in points], [p.answer_precision for p in points], marker="o", ms=3,
+                   label=name)
+    left.set_xlabel("abstention threshold (confidence)")
+    left.set_ylabel("F1 (abstention counts as right on unanswerable)")
+    right.set_xlabel("questions answered (%)")
+    right.set_ylabel("answers with F1 >= 0.5 (%)")
+    for ax in (left, right):
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.suptitle("article-qa extractive answers: abstention trade-off")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def load_predictions(report: Path) -> list[dict[str, Any]]:
+    data: dict[str, Any] = json.loads(report.read_text(encoding="utf-8"))
+    return list(data["predictions"])
