@@ -171,6 +171,23 @@ def _answer_metrics(predictions: list[dict[str, Any]]) -> dict[str, float]:
     return {k: round(v, 2) for k, v in out.items()}
 
 
+def error_analysis(predictions: list[dict[str, Any]], found_key: str) -> dict[str, int]:
+    """Counts of wrong predictions by cause: retrieval miss, reading error, wrong abstention, false answer."""
+    counts = {"correct": 0, "retrieval_miss": 0, "reading_error": 0, "wrong_abstention": 0, "answered_unanswerable": 0}
+    for p in predictions:
+        if not p["answerable"]:
+            counts["correct" if p["abstained"] else "answered_unanswerable"] += 1
+        elif p["f1"] >= 0.5:
+            counts["correct"] += 1
+        elif not p.get(found_key):
+            counts["retrieval_miss"] += 1
+        elif p["abstained"]:
+            counts["wrong_abstention"] += 1
+        else:
+            counts["reading_error"] += 1
+    return counts
+
+
 class NewsRunner(Runner):
     """RealTime QA: every question asked "as of" its date over all 1,668 articles."""
 
@@ -190,7 +207,7 @@ class NewsRunner(Runner):
             ))
             if progress:
                 progress(i + 1, len(self.questions))
-        metrics = _answer_metrics(predictions)
+        metrics: dict[str, Any] = dict(_answer_metrics(predictions))
         for k in (1, 3, 5, 10):
             metrics[f"recall@{k}"] = round(100 * m.mean(p[f"recall@{k}"] for p in predictions), 2)
         metrics["mrr"] = round(m.mean(p["rr"] for p in predictions), 4)
@@ -200,6 +217,7 @@ class NewsRunner(Runner):
         metrics["answer_in_quote_pct"] = round(100 * m.mean(
             float(any(p["prediction"] in c["quote"] for c in p["citations"])) for p in answered), 2) \
             if answered else float("nan")
+        metrics["errors"] = error_analysis(predictions, "recall@10")
         return self.base_report(metrics, predictions)
 
 
@@ -225,6 +243,7 @@ class SquadRunner(Runner):
         metrics: dict[str, Any] = dict(_answer_metrics(predictions))
         answerable = [p for p in predictions if p["answerable"]]
         metrics["paragraph_top1_pct"] = round(100 * m.mean(p["top1"] for p in answerable), 2)
+        metrics["errors"] = error_analysis(predictions, "top1")
         metrics["oracle"] = _answer_metrics(oracle)
         report = self.base_report(metrics, predictions)
         for p, o in zip(report.predictions, oracle, strict=True):
