@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.errors import GeneratorUnavailableError as ModelUnavailableError
+from index.fsutil import sha256_file
 
 
 @dataclass(frozen=True)
@@ -41,21 +42,13 @@ def cache_dir() -> Path:
     return Path(os.environ.get("ARTICLE_QA_CACHE_DIR", Path.home() / ".cache" / "article-qa"))
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 22), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def assemble(model: str, target_dir: Path | None = None) -> Path:
     """Join the part packages of a packaged model into one GGUF file (once), verified by sha256."""
     spec = PACKAGED.get(model)
     if spec is None:
         raise ModelUnavailableError(f"unknown packaged model {model!r}; choose one of {sorted(PACKAGED)}")
     target = (target_dir or cache_dir() / "models") / spec.file_name
-    if target.is_file() and sha256_of(target) == spec.sha256:
+    if target.is_file() and sha256_file(target) == spec.sha256:
         return target
     parts = []
     for module_name in spec.part_modules:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import date
 
 from index.retriever import DatePreference, SearchFilters
 
@@ -45,7 +45,3 @@ def scope(question: str, filters: SearchFilters | None, as_of: date | None,
     if year is not None and half_life is None and filters and filters.published_after:
         return filters, None
     return filters, DatePreference(reference=reference, half_life_days=half_life, year=year)
-
-
-def last_days(as_of: date, days: int) -> SearchFilters:
-    return SearchFilters(published_after=as_of - timedelta(days=days), published_before=as_of)
