@@ -234,7 +234,6 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "serve":
         logging.getLogger().setLevel(logging.INFO)
-        _quiet_libraries()
     try:
         code: int = args.func(args)
     except KeyboardInterrupt:

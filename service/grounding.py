@@ -29,10 +29,13 @@ class Window:
 def windows(evidence: list[Evidence], limit: int = 4, neighbours: int = 1) -> list[Window]:
     """The best evidence sentences with their neighbours, merged when they overlap."""
     out: list[Window] = []
+    sentences: dict[str, list[tuple[int, int]]] = {}
     for ev in evidence:
         if len(out) >= limit:
             break
-        spans = sentence_spans(ev.article.text)
+        if ev.article.id not in sentences:
+            sentences[ev.article.id] = sentence_spans(ev.article.text)
+        spans = sentences[ev.article.id]
         idx = next((i for i, (s, _) in enumerate(spans) if s == ev.start), None)
         if idx is None:
             start, end = ev.start, ev.end
