@@ -94,7 +94,9 @@ class Answerer:
 
     def ask(self, question: str, top_k: int | None = None, filters: SearchFilters | None = None,
             mode: AnswerMode | str | None = None, on_token: Callable[[str], None] | None = None,
-            as_of: date | None = None) -> AnswerResult:
+            as_of: date | None = None,
+            on_sources: Callable[[list[ScoredChunk]], None] | None = None) -> AnswerResult:
+        """Answer from the snapshot; ``on_sources`` sees the ranked passages before reading starts."""
         t0 = time.perf_counter()
         text = self.validate(question)
         chosen = AnswerMode(mode or self.settings.answer_mode)
@@ -102,6 +104,8 @@ class Answerer:
         parsed = analyze_question(text)
         filters, prefer = temporal.scope(text, filters, as_of, self.settings.recency_half_life_days)
         result = self.retriever.search(text, max(k, self.reader.config.passages), filters, prefer)
+        if on_sources is not None:
+            on_sources(result.hits[:k])
         t1 = time.perf_counter()
         evidence = self.reader.evidence(parsed, result.hits, result.query_vector)
         reading = self.reader.read(parsed, result.hits, result.query_vector, evidence)
