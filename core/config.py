@@ -39,7 +39,10 @@ class Settings(BaseSettings):
     max_top_k: int = 50
 
     max_question_chars: int = 1000
-    abstain_threshold: float = Field(0.35, description="Answers with lower confidence become abstentions.")
+    abstain_threshold: float | None = Field(
+        None, description="Answers with lower confidence become abstentions (unset: the threshold fitted on dev data).")
+    confidence_model: Path | None = Field(
+        None, description="Fitted confidence model (JSON from `article-qa calibrate --fit`; unset: the packaged one).")
 
     answer_mode: str = Field("extractive", description="Default answer mode: extractive, generative or auto.")
     generator_backend: str = Field("llama-cpp", description="Generator backend name.")
@@ -49,6 +52,8 @@ class Settings(BaseSettings):
     generator_threads: int = 2
     generator_max_tokens: int = 40
     generator_passages: int = Field(4, description="Passages (sentence windows) shown to the generator.")
+    generator_neighbours: int = Field(1, description="Sentences either side of each evidence sentence in a window.")
+    generator_titles: bool = Field(False, description="Start each passage shown to the generator with its title.")
     auto_accept_confidence: float = Field(
         0.8, description="In auto mode, extractive answers at least this confident skip the generator.")
     datasets_dir: Path = Field(Path("../shared/datasets"), description="Benchmark data for `article-qa eval`.")

@@ -26,6 +26,8 @@ class Point:
 
 def _candidate(p: dict[str, Any]) -> tuple[str | None, float]:
     signals = p.get("signals") or {}
+    if "candidate" in signals:
+        return signals.get("candidate"), float(signals.get("calibrated_confidence", p.get("confidence", 0.0)))
     answer = p.get("prediction") or signals.get("extractive_answer")
     confidence = float(signals.get("extractive_confidence", p.get("confidence", 0.0)) or 0.0)
     if p.get("prediction"):
@@ -101,3 +103,57 @@ def plot(series: dict[str, list[Point]], path: Path) -> Path:
 def load_predictions(report: Path) -> list[dict[str, Any]]:
     data: dict[str, Any] = json.loads(report.read_text(encoding="utf-8"))
     return list(data["predictions"])
+
+
+def _calibration_rows(predictions: list[dict[str, Any]]) -> list[tuple[dict[str, float], str | None, list[str]]]:
+    """(features, candidate answer, gold answers) per prediction that recorded its features."""
+    rows = []
+    for p in predictions:
+        signals = p.get("signals") or {}
+        features = {k[2:]: float(v) for k, v in signals.items() if k.startswith("f_") and v is not None}
+        if not features:
+            continue
+        rows.append((features, signals.get("candidate"), list(p["gold"])))
+    return rows
+
+
+@dataclass(frozen=True)
+class FitResult:
+    mode: str
+    model: Any
+    threshold: float
+    per_dataset: dict[str, list[Point]]
+
+
+def fit_reports(reports: dict[str, list[dict[str, Any]]], mode: str, l2: float = 1.0) -> FitResult:
+    """Fit the confidence model of one answer mode on several datasets' reports, each dataset weighted equally.
+
+    The threshold is the one that maximises the mean F1 over the datasets (abstention right on unanswerable).
+    """
+    from service.confidence import FEATURES, LogisticModel, fit
+
+    features, labels, weights = [], [], []
+    data: dict[str, list[tuple[dict[str, float], str | None, list[str]]]] = {}
+    for name, predictions in reports.items():
+        rows = _calibration_rows(predictions)
+        if not rows:
+            continue
+        data[name] = rows
+        for feats, candidate, gold in rows:
+            _, f1 = m.answer_scores(candidate, gold) if candidate is not None and gold else (0.0, 0.0)
+            features.append(feats)
+            labels.append(int(bool(gold) and candidate is not None and f1 >= 0.5))
+            weights.append(1.0 / len(rows))
+    if not features:
+        raise ValueError("the reports hold no recorded features; rerun `article-qa eval` with this version")
+    total = sum(weights)
+    model = fit(features, labels, FEATURES[mode], [w * len(weights) / total for w in weights], l2=l2)
+    thresholds = [round(0.025 * i, 3) for i in range(0, 40)]
+    per_dataset: dict[str, list[Point]] = {}
+    for name, rows in data.items():
+        per_dataset[name] = sweep([{"prediction": c, "confidence": model.probability(f), "gold": g}
+                                   for f, c, g in rows], thresholds)
+    means = [sum(points[i].f1 for points in per_dataset.values()) / len(per_dataset) for i in range(len(thresholds))]
+    best_i = max(range(len(thresholds)), key=lambda i: (means[i], -abs(thresholds[i] - 0.5)))
+    tuned = LogisticModel(model.features, model.weights, model.bias, thresholds[best_i], model.mean, model.scale)
+    return FitResult(mode, tuned, thresholds[best_i], per_dataset)

@@ -33,6 +33,7 @@ class EvalOptions:
     seed: int = 0
     corpus_limit: int | None = None
     top_k: int = 10
+    oracle: bool = True
 
 
 @dataclass
@@ -235,18 +236,20 @@ class SquadRunner(Runner):
             ranked = ranked_articles(result.hits)
             predictions.append(self.prediction(q, result, context=context, top1=float(bool(ranked) and
                                                                                       ranked[0] == context)))
-            only = answerer.ask(q.question, self.options.top_k, SearchFilters(article_ids=frozenset({context})),
-                                self.options.mode)
-            oracle.append(self.prediction(q, only))
+            if self.options.oracle:
+                only = answerer.ask(q.question, self.options.top_k,
+                                    SearchFilters(article_ids=frozenset({context})), self.options.mode)
+                oracle.append(self.prediction(q, only))
             if progress:
                 progress(i + 1, len(self.questions))
         metrics: dict[str, Any] = dict(_answer_metrics(predictions))
         answerable = [p for p in predictions if p["answerable"]]
         metrics["paragraph_top1_pct"] = round(100 * m.mean(p["top1"] for p in answerable), 2)
         metrics["errors"] = error_analysis(predictions, "top1")
-        metrics["oracle"] = _answer_metrics(oracle)
+        if oracle:
+            metrics["oracle"] = _answer_metrics(oracle)
         report = self.base_report(metrics, predictions)
-        for p, o in zip(report.predictions, oracle, strict=True):
+        for p, o in zip(report.predictions, oracle, strict=False):
             p["oracle"] = {k: o[k] for k in ("prediction", "abstained", "confidence", "em", "f1")}
         return report
 

@@ -11,10 +11,12 @@ from enum import StrEnum
 
 from core.config import Settings
 from core.errors import GeneratorUnavailableError, InvalidQuestionError
+from index.analysis import analyze
 from index.embedding import Embedder
 from index.retriever import HybridRetriever, RetrievalConfig, ScoredChunk, SearchFilters
 from index.snapshot import Snapshot
 from service import grounding, temporal
+from service.confidence import ConfidenceModels
 from service.generator import Generator, Proposal
 from service.question import Question, analyze_question
 from service.reader import Evidence, ExtractiveReader, ReaderConfig, Reading, Span, TermWeights
@@ -64,8 +66,9 @@ class Answerer:
     """Everything needed to answer from one snapshot; swapped as a whole when a new snapshot arrives."""
 
     def __init__(self, snapshot: Snapshot, embedder: Embedder, settings: Settings,
-                 generator: GeneratorProvider | None = None) -> None:
+                 generator: GeneratorProvider | None = None, confidence: ConfidenceModels | None = None) -> None:
         self.snapshot = snapshot
+        self.confidence = confidence if confidence is not None else ConfidenceModels.load(settings.confidence_model)
         self.settings = settings
         self.embedder = embedder
         self.generator = generator
@@ -112,9 +115,9 @@ class Answerer:
         t2 = time.perf_counter()
         timings = {"retrieve": (t1 - t0) * 1000, "read": (t2 - t1) * 1000}
         hits = result.hits[:k]
-        extractive_ok = reading.span is not None and reading.confidence >= self.settings.abstain_threshold
         use_generator = chosen == AnswerMode.GENERATIVE or (
             chosen == AnswerMode.AUTO and reading.confidence < self.settings.auto_accept_confidence)
+        features = self._features(parsed, reading, result.hits)
         signals: dict[str, float | str | None] = {
             "extractive_answer": reading.span.text if reading.span else None,
             "extractive_confidence": round(reading.confidence, 4),
@@ -124,45 +127,92 @@ class Answerer:
                 "generative answers need the local generator: run scripts/install.sh --generator "
                 "(or ask with mode 'extractive')")
         if not use_generator or self.generator is None or not evidence:
-            if extractive_ok and reading.span is not None and chosen != AnswerMode.GENERATIVE:
-                return self._answer(text, reading.span, reading.confidence, reading.reason, hits, chosen, timings,
-                                    signals)
-            return self._abstain(text, reading, hits, chosen, timings, signals)
+            confidence, threshold = self._calibrated("extractive", features, reading.confidence)
+            self._record(signals, features, reading.span, confidence, threshold)
+            if reading.span is not None and confidence >= threshold:
+                return self._answer(text, reading.span, confidence, reading.reason, hits, chosen, timings, signals)
+            return self._abstain(text, reading, hits, chosen, timings, signals, confidence)
 
         t3 = time.perf_counter()
-        windows = grounding.windows(evidence, self.settings.generator_passages)
-        proposal = self.generator().propose(text, [w.prompt_text() for w in windows],
+        windows = grounding.windows(evidence, self.settings.generator_passages, self.settings.generator_neighbours)
+        proposal = self.generator().propose(text, [w.prompt_text(self.settings.generator_titles) for w in windows],
                                             self.settings.generator_max_tokens, on_token)
         timings["generate"] = (time.perf_counter() - t3) * 1000
         timings["first_token"] = proposal.first_token_seconds * 1000
         signals.update(generated=proposal.answer, generated_passage=proposal.passage, raw=proposal.raw[:200])
         grounded = self._ground(parsed, proposal, windows, evidence, reading)
         signals["grounded"] = "yes" if grounded is not None else "no"
-        ext = reading.span if extractive_ok else None
+        ext = reading.span
+        span: Span | None = ext
+        note = reading.reason
+        signals["chosen"] = "extractive (generated answer unsupported)" if proposal.answer else \
+            "extractive (the generator found no answer)"
+        agree = False
         if grounded is not None:
-            span, confidence, note = grounded
-            fuller = ext is not None and ext.article.id == span.article.id and ext.start <= span.start \
-                and span.end <= ext.end and (ext.start, ext.end) != (span.start, span.end)
-            if fuller and ext is not None:
+            gen_span, _, gen_note = grounded
+            agree = ext is not None and _overlaps(ext, gen_span)
+            fuller = ext is not None and ext.article.id == gen_span.article.id and ext.start <= gen_span.start \
+                and gen_span.end <= ext.end and (ext.start, ext.end) != (gen_span.start, gen_span.end)
+            if fuller:
                 signals["chosen"] = "extractive (contains the generated answer)"
-                return self._answer(text, ext, max(confidence, reading.confidence), ext.note or reading.reason,
-                                    hits, chosen, timings, signals)
-            if ext is not None and reading.confidence > confidence and not _overlaps(ext, span):
-                signals["chosen"] = "extractive (more confident, disagrees)"
-                return self._answer(text, ext, reading.confidence * 0.8, reading.reason, hits, chosen, timings,
-                                    signals)
-            if confidence >= self.settings.abstain_threshold:
+                note = (ext.note if ext is not None else "") or reading.reason
+            else:
+                span, note = gen_span, gen_note
                 signals["chosen"] = "generated"
-                return self._answer(text, span, confidence, note, hits, chosen, timings, signals)
-        if ext is not None:
-            signals["chosen"] = "extractive (generated answer unsupported)"
-            return self._answer(text, ext, reading.confidence * 0.85, reading.reason, hits, chosen, timings, signals)
+        features.update(gen_none=float(proposal.answer is None), gen_grounded=float(grounded is not None),
+                        gen_agree=float(agree), gen_chosen=float(signals["chosen"] == "generated"))
+        if span is not None and span is not ext:
+            features.update(self._span_features(parsed, span))
+        confidence, threshold = self._calibrated("generative", features, reading.confidence)
+        self._record(signals, features, span, confidence, threshold)
+        if span is not None and confidence >= threshold:
+            return self._answer(text, span, confidence, note, hits, chosen, timings, signals)
         reason = ("The model's answer was not found in the passages, so it is not shown."
                   if proposal.answer and grounded is None else
                   "The passages do not contain the answer." if proposal.answer is None else
                   "The answer was not supported strongly enough.")
         return self._abstain(text, Reading(None, reading.confidence, reason, evidence), hits, chosen, timings,
-                             signals)
+                             signals, confidence)
+
+    def _calibrated(self, mode: str, features: dict[str, float], fallback: float) -> tuple[float, float]:
+        """The calibrated confidence and the threshold to answer at (the setting overrides the fitted one)."""
+        model = self.confidence.model(mode)
+        if model is None:
+            threshold = self.settings.abstain_threshold if self.settings.abstain_threshold is not None else 0.35
+            return fallback, threshold
+        threshold = self.settings.abstain_threshold if self.settings.abstain_threshold is not None \
+            else model.threshold
+        return model.probability(features), threshold
+
+    @staticmethod
+    def _record(signals: dict[str, float | str | None], features: dict[str, float], span: Span | None,
+                confidence: float, threshold: float) -> None:
+        """Keep every candidate and its features in the signals, so calibration can replay any threshold."""
+        signals["candidate"] = span.text if span is not None else None
+        signals["calibrated_confidence"] = round(confidence, 4)
+        signals["threshold"] = round(threshold, 4)
+        signals.update({f"f_{k}": round(v, 4) for k, v in features.items()})
+
+    def _features(self, question: Question, reading: Reading, hits: list[ScoredChunk]) -> dict[str, float]:
+        """Retrieval scores and margins plus the reader's evidence for its span (zeros when it has none)."""
+        dense = sorted(((h.dense_score or 0.0), h.article.id) for h in hits)[::-1]
+        top_dense = dense[0][0] if dense else 0.0
+        other = next((d for d, a in dense if dense and a != dense[0][1]), 0.0)
+        lexical = max((h.lexical_score or 0.0) for h in hits) if hits else 0.0
+        features = {"reader": reading.confidence, "top_dense": top_dense, "dense_margin": top_dense - other,
+                    "lexical_top": math.log1p(lexical), "typed": float(question.answer_type != "entity"),
+                    "coverage": 0.0, "dense": 0.0, "span_score": 0.0, "focus_missing": 0.0}
+        if reading.span is not None:
+            features.update(self._span_features(question, reading.span))
+        return features
+
+    @staticmethod
+    def _span_features(question: Question, span: Span) -> dict[str, float]:
+        ev = span.evidence
+        focus = set(question.focus_stems)
+        missing = bool(focus) and not (focus & set(analyze(ev.text)))
+        return {"coverage": ev.coverage, "dense": ev.dense, "span_score": min(span.score, 3.0),
+                "focus_missing": float(missing)}
 
     def _ground(self, question: Question, proposal: Proposal, windows: list[grounding.Window],
                 evidence: list[Evidence], reading: Reading) -> tuple[Span, float, str] | None:
@@ -206,8 +256,10 @@ class Answerer:
                             self.snapshot.version, mode.value, timings, signals)
 
     def _abstain(self, question: str, reading: Reading, hits: list[ScoredChunk], mode: AnswerMode,
-                 timings: dict[str, float], signals: dict[str, float | str | None]) -> AnswerResult:
+                 timings: dict[str, float], signals: dict[str, float | str | None],
+                 confidence: float | None = None) -> AnswerResult:
         reason = (reading.reason if reading.span is None
                   else "The best candidate answer was not supported strongly enough.")
-        return AnswerResult(question, None, True, round(min(reading.confidence, 1.0), 4), reason, [], hits,
+        shown = reading.confidence if confidence is None else confidence
+        return AnswerResult(question, None, True, round(min(max(shown, 0.0), 1.0), 4), reason, [], hits,
                             self.snapshot.version, mode.value, timings, signals)

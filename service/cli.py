@@ -129,7 +129,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.threshold is not None:
         settings = settings.model_copy(update={"abstain_threshold": args.threshold})
     mode = AnswerMode(args.mode)
-    options = EvalOptions(args.dataset, mode, args.sample, args.seed, args.corpus_limit)
+    options = EvalOptions(args.dataset, mode, args.sample, args.seed, args.corpus_limit, oracle=not args.no_oracle)
     try:
         generator = generator_provider(settings) if mode != AnswerMode.EXTRACTIVE else None
         runner = runner_for(settings, options, generator)
@@ -162,17 +162,40 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    from evaluation.calibration import best, load_predictions, plot, sweep, table
+    from evaluation.calibration import best, fit_reports, load_predictions, plot, sweep, table
+    from service.confidence import DEFAULT_PATH, ConfidenceModels
 
-    series = {}
+    reports: dict[str, list[dict[str, object]]] = {}
     for report in args.reports:
         if not report.is_file():
             print(f"error: no report at {report}; run `article-qa eval` first", file=sys.stderr)
             return EXIT_ERROR
-        points = sweep(load_predictions(report))
-        series[report.stem] = points
-        top = best(points)
-        print(f"## {report.stem}\n\n{table(points)}\n\nbest threshold {top.threshold:.2f}: F1 {top.f1}\n")
+        reports[report.stem] = load_predictions(report)
+    if args.fit:
+        try:
+            result = fit_reports(reports, args.fit)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_ERROR
+        target = args.write or DEFAULT_PATH
+        current = ConfidenceModels.load(target) if target.is_file() else ConfidenceModels({})
+        models = {**current.models, args.fit: result.model}
+        fitted_on = {**current.fitted_on, args.fit: sorted(reports)}
+        ConfidenceModels(models, fitted_on).save(target)
+        series = {f"{name} (fitted)": points for name, points in result.per_dataset.items()}
+        for name, points in result.per_dataset.items():
+            print(f"## {name}, fitted {args.fit} confidence\n\n{table(points)}\n")
+        weights = ", ".join(f"{f} {w:+.2f}" for f, w in zip(result.model.features, result.model.weights,
+                                                                  strict=True))
+        print(f"weights (standardised): {weights}; bias {result.model.bias:+.2f}")
+        print(f"threshold {result.threshold:.3f} (best mean F1 over the datasets); model written to {target}")
+    else:
+        series = {}
+        for name, predictions in reports.items():
+            points = sweep(predictions)
+            series[name] = points
+            top = best(points)
+            print(f"## {name}\n\n{table(points)}\n\nbest threshold {top.threshold:.2f}: F1 {top.f1}\n")
     if args.plot:
         print(f"plot: {plot(series, args.plot)}")
     return EXIT_OK
@@ -212,6 +235,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--seed", type=int, default=0)
     ev.add_argument("--corpus-limit", type=int, default=None,
                     help="index only the sampled questions' documents plus this many others (for quick checks)")
+    ev.add_argument("--no-oracle", action="store_true",
+                    help="squad2-dev-half: skip the second pass with the gold paragraph given (halves the time)")
     ev.add_argument("--threshold", type=float, default=None, help="abstention threshold (default: the setting)")
     ev.add_argument("--datasets-dir", type=Path, default=None, help="shared/datasets (ARTICLE_QA_DATASETS_DIR)")
     ev.add_argument("--eval-dir", type=Path, default=None, help="where indexes go (ARTICLE_QA_EVAL_DIR)")
@@ -222,6 +247,10 @@ def build_parser() -> argparse.ArgumentParser:
     cal = sub.add_parser("calibrate", help="sweep the abstention threshold over eval reports")
     cal.add_argument("reports", type=Path, nargs="+", help="JSON reports written by `article-qa eval`")
     cal.add_argument("--plot", type=Path, default=None, help="write the trade-off plot (PNG) here")
+    cal.add_argument("--fit", choices=["extractive", "generative"], default=None,
+                     help="fit this mode's confidence model on the reports and choose its threshold")
+    cal.add_argument("--write", type=Path, default=None,
+                     help="where to write the fitted model (default: the packaged service/confidence.json)")
     cal.set_defaults(func=cmd_calibrate)
     return parser
 

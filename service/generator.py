@@ -17,14 +17,23 @@ from typing import Any
 
 SYSTEM_PROMPT = (
     "You answer questions about news articles using only the numbered passages given. "
-    "Copy the shortest exact phrase from one passage that answers the question, word for word. "
+    "Copy the shortest exact phrase from one passage that answers the question, word for word: a name, "
+    "a number, a date or a few words, never a whole sentence. "
     "Reply on one line as: <passage number> | <answer>. "
-    "If no passage answers the question, reply exactly: NONE\n\n"
-    "Example:\nPassages:\n[1] The city museum opened in 1998 and now has forty rooms.\n"
-    "[2] Its new director, Ann Lee, started work in May.\n"
-    "Question: Who is the museum's new director?\nReply: 2 | Ann Lee\n\n"
-    "Example:\nPassages:\n[1] The harbour bridge will cost $2 billion.\n"
-    "Question: Who designed the bridge?\nReply: NONE"
+    "If no passage answers the question, reply exactly: NONE"
+)
+# Worked examples as earlier chat turns: small models follow a shown format more reliably than a described one,
+# and being a fixed prefix of every prompt they are evaluated once and then served from llama.cpp's cache.
+EXAMPLES: tuple[tuple[str, str], ...] = (
+    ("Passages:\n[1] The city museum opened in 1998 and now has forty rooms.\n"
+     "[2] Its new director, Ann Lee, started work in May after ten years at the national gallery.\n"
+     "Question: Who is the museum's new director?", "2 | Ann Lee"),
+    ("Passages:\n[1] Storm Clara brought flooding to three northern counties on Tuesday.\n"
+     "[2] Officials said 1,200 homes lost power and two bridges were closed.\n"
+     "Question: How many homes lost power?", "2 | 1,200"),
+    ("Passages:\n[1] The harbour bridge will cost $2 billion and open in 2027.\n"
+     "[2] Work on the approach roads began last spring.\n"
+     "Question: Who designed the bridge?", "NONE"),
 )
 _REPLY = re.compile(r"^\s*\[?(\d{1,2})\]?\s*[|:.)\-]\s*(.+?)\s*$")
 
@@ -58,10 +67,11 @@ def parse_reply(raw: str) -> tuple[int | None, str | None]:
 
 def build_prompt(question: str, passages: list[str]) -> list[dict[str, str]]:
     numbered = "\n".join(f"[{i}] {p}" for i, p in enumerate(passages, start=1))
-    return [
-        {"role": "system", "content": SYSTEM_PROMPT},
-        {"role": "user", "content": f"Passages:\n{numbered}\nQuestion: {question}\nReply:"},
-    ]
+    messages = [{"role": "system", "content": SYSTEM_PROMPT}]
+    for shown, reply in EXAMPLES:
+        messages += [{"role": "user", "content": shown}, {"role": "assistant", "content": reply}]
+    messages.append({"role": "user", "content": f"Passages:\n{numbered}\nQuestion: {question}"})
+    return messages
 
 
 class Generator(ABC):

@@ -22,8 +22,13 @@ class Window:
     def text(self) -> str:
         return self.article.text[self.start:self.end]
 
-    def prompt_text(self) -> str:
-        return " ".join(self.text.split())
+    def prompt_text(self, with_title: bool = False) -> str:
+        """The window on one line; with its article's title and date first, which names the story for the model."""
+        body = " ".join(self.text.split())
+        if not with_title or not self.article.title or body.startswith(self.article.title):
+            return body
+        header = self.article.title + (f" ({self.article.date})" if self.article.date else "")
+        return f"{header}: {body}"
 
 
 def windows(evidence: list[Evidence], limit: int = 4, neighbours: int = 1) -> list[Window]:
