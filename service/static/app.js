@@ -225,7 +225,7 @@
       renderHighlighted(text, citation, passages);
       item.appendChild(text);
       const more = button("open-article link-button", "Show in the full article",
-        `Show the cited passage in the full article: ${citation.title || "article"}`);
+        `Show in the full article: ${citation.title || "article"}`);
       more.addEventListener("click", () => openArticle(citation, more));
       item.appendChild(more);
       list.appendChild(item);
@@ -298,15 +298,14 @@
     const box = el("div", "feedback");
     box.setAttribute("role", "group");
     box.setAttribute("aria-label", "Rate this answer");
-    box.appendChild(el("span", "feedback-label", "Was this helpful?"));
+    box.appendChild(el("span", "feedback-label", "Was this answer helpful?"));
     const status = el("span", "feedback-status");
     status.setAttribute("role", "status");
-    const choices = [["up", "Yes", "Helpful"], ["down", "No", "Not helpful"]];
-    const buttons = choices.map(([rating, text, label]) => {
-      const b = button(`feedback-button feedback-${rating}`, null, label);
+    const choices = [["up", "Helpful"], ["down", "Not helpful"]];
+    const buttons = choices.map(([rating, label]) => {
+      const b = button(`feedback-button feedback-${rating}`);
       b.appendChild(thumbIcon());
-      b.appendChild(document.createTextNode(text));
-      b.title = label;
+      b.appendChild(document.createTextNode(label));
       b.dataset.rating = rating;
       b.setAttribute("aria-pressed", "false");
       b.addEventListener("click", async () => {
