@@ -190,7 +190,8 @@ def test_keyboard_only(live_server: LiveServer, desktop: Session) -> None:
         order.append(page.evaluate("""() => {
           const e = document.activeElement;
           const style = getComputedStyle(e);
-          return {id: e.id, cls: e.className || e.tagName.toLowerCase(), outline: style.outlineStyle + ' ' + style.outlineWidth};
+          return {id: e.id, cls: e.className || e.tagName.toLowerCase(),
+                  outline: style.outlineStyle + ' ' + style.outlineWidth};
         }"""))
     ids = [o["id"] or o["cls"].split()[0] for o in order]
     assert "skip-link" in ids, ids  # focus wrapped round to the top of the page
@@ -201,5 +202,6 @@ def test_keyboard_only(live_server: LiveServer, desktop: Session) -> None:
     positions = [ids.index(name) for name in expected if name in ids]
     assert len(positions) == len(expected) and positions == sorted(positions), ids
     assert "summary" in ids  # the collapsible passages and filters are reachable too
-    invisible = [o for o in order if o["cls"] != "body" and not o["outline"].startswith("solid") or o["outline"].endswith(" 0px")]
+    invisible = [o for o in order
+                 if o["cls"] != "body" and (not o["outline"].startswith("solid") or o["outline"].endswith(" 0px"))]
     assert invisible == []
