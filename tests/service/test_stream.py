@@ -20,7 +20,7 @@ def stream(server: LiveServer, body: Any, timeout: float = 120) -> list[tuple[st
     with httpx.stream("POST", f"{server.url}/ask/stream", json=body, timeout=timeout) as response:
         assert response.status_code == 200, response.read()
         assert response.headers["content-type"].startswith("text/event-stream")
-        name, data = "message", []
+        name, data = "message", list[str]()
         for line in response.iter_lines():
             if line == "":
                 if data:
