@@ -471,6 +471,7 @@
     const payload = { question, history };
     const filters = currentFilters();
     if (Object.keys(filters).length > 0) payload.filters = filters;
+    if ($("#mode").value) payload.mode = $("#mode").value;
     const response = await fetch("/ask/stream", {
       method: "POST",
       headers: { "Content-Type": "application/json", Accept: "text/event-stream" },

@@ -5,9 +5,12 @@ Real Chromium against the real server of ``live_server`` over the two seed artic
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import sqlite3
+
+import pytest
 
 import httpx
 from playwright.sync_api import Locator, expect
@@ -48,6 +51,33 @@ def test_sources_are_shown_before_the_answer_completes(live_server: LiveServer, 
     # The request went to the streaming endpoint.
     assert any(url.endswith("/ask/stream") for url in desktop.requests)
     assert desktop.page_errors == []
+
+
+@pytest.mark.skipif(importlib.util.find_spec("llama_cpp") is None,
+                    reason="llama-cpp-python is not installed: run scripts/install.sh --generator (make test does)")
+def test_generator_draft_streams_then_the_verified_answer_replaces_it(live_server: LiveServer,
+                                                                      desktop: Session) -> None:
+    desktop.open(live_server.url)
+    page = desktop.page
+    page.evaluate("""() => {
+      window.__drafts = [];
+      new MutationObserver(() => {
+        const d = document.querySelector('.answer-card .draft-text');
+        const card = document.querySelector('.answer-card');
+        if (d && d.textContent) window.__drafts.push({text: d.textContent, state: card.dataset.state});
+      }).observe(document.querySelector('#conversation'), {subtree: true, childList: true, characterData: true});
+    }""")
+    page.locator("#filters > summary").click()
+    page.locator("#mode").select_option("generative")
+    card = desktop.send("Which hospital has held the China-UK clinical genomics training program?")
+    expect(card).to_have_attribute("data-state", re.compile("^(answered|abstained)$"), timeout=300_000)
+    drafts = page.evaluate("() => window.__drafts")
+    assert drafts and all(d["state"] == "sources" for d in drafts), drafts
+    # The draft is gone; what stays is the verified answer (or the abstention).
+    expect(card.locator(".draft")).to_have_count(0)
+    if card.get_attribute("data-state") == "answered":
+        answer = card.locator(".answer-text").inner_text()
+        assert answer in card.locator(".citation .passage-text").first.inner_text()
 
 
 def test_follow_up_question_is_rewritten_and_answered_from_the_cited_article(
