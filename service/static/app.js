@@ -16,6 +16,7 @@
   const JOB_POLL_MS = 500;
   const HISTORY_TURNS = 6;
   const TOKEN_KEY = "article-qa-admin-token";
+  const CONTEXT_CHARS = 180;
 
   const $ = (selector) => document.querySelector(selector);
   const prefersReducedMotion = () =>
@@ -143,7 +144,27 @@
     }
     const approx = Math.max(0, citation.start - passage.start);
     const [from, to] = locate(passage.text, citation.quote, approx, citation.end - passage.start);
-    fillMarked(container, passage.text, from, to, true);
+    const [text, markFrom, markTo] = around(passage.text, from, to, CONTEXT_CHARS);
+    fillMarked(container, text, markFrom, markTo, true);
+  }
+
+  /** At most `context` characters either side of [from, to), cut at spaces and marked with an ellipsis. */
+  function around(text, from, to, context) {
+    let start = 0;
+    let end = text.length;
+    if (from > context) {
+      start = text.indexOf(" ", from - context);
+      if (start < 0 || start >= from) start = from - context;
+    }
+    if (text.length - to > context) {
+      end = text.lastIndexOf(" ", to + context);
+      if (end <= to) end = to + context;
+    }
+    const head = start > 0 ? "…" : "";
+    const tail = end < text.length ? "…" : "";
+    const body = text.slice(start, end);
+    const offset = head.length - start;
+    return [head + body + tail, from + offset, to + offset];
   }
 
   /* ------------------------------------------------------------------ */
