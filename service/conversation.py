@@ -198,9 +198,14 @@ class RuleRewriter:
             why.append("elliptical follow-up completed from the previous question")
             return Rewrite(result, result != text, article_ids, why)
 
+        own = main_topic(result)
+        own_at = result.find(own) if own else -1
+
         def substitute(match: re.Match[str]) -> str:
             word = match.group("p")
             low = word.lower()
+            if 0 <= own_at < match.start():  # the question names its own subject before the pronoun
+                return word
             if low == "there":
                 if EXISTENTIAL_THERE.search(match.string[max(0, match.start() - 6):match.end() + 6]):
                     return word

@@ -404,7 +404,7 @@
 
   function addExchange(question) {
     const turn = el("li", "turn");
-    turn.appendChild(el("p", "question-bubble", question));
+    turn.appendChild(el("h2", "question-bubble", question));
     const card = el("article", "answer-card loading");
     card.dataset.state = "loading";
     card.setAttribute("aria-busy", "true");
@@ -455,6 +455,8 @@
     return `The request failed (HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ""}).`;
   }
 
+  const nextTask = () => new Promise((resolve) => { window.setTimeout(resolve, 0); });
+
   /** Parse a text/event-stream body, calling `onEvent(name, data)` for each event. */
   async function readEvents(response, onEvent) {
     const reader = response.body.getReader();
@@ -482,6 +484,7 @@
       while ((cut = buffer.indexOf("\n\n")) >= 0) {
         dispatch(buffer.slice(0, cut));
         buffer = buffer.slice(cut + 2);
+        await nextTask();  // let the page render each stage even when several events arrive together
       }
     }
     if (buffer.trim() !== "") dispatch(buffer);

@@ -235,3 +235,18 @@ def test_keyboard_only(live_server: LiveServer, desktop: Session) -> None:
     invisible = [o for o in order
                  if o["cls"] != "body" and (not o["outline"].startswith("solid") or o["outline"].endswith(" 0px"))]
     assert invisible == []
+
+
+def test_errors_while_answering_show_as_an_error_card(live_server: LiveServer, desktop: Session) -> None:
+    desktop.open(live_server.url)
+    page = desktop.page
+    card = desktop.send("Why " + "very " * 300 + "long?")
+    expect(card).to_have_attribute("data-state", "error")
+    expect(card).to_have_attribute("data-error", "invalid_question")
+    expect(card).to_have_attribute("role", "alert")
+    expect(card.locator(".error-message")).to_contain_text("the limit is 1000")
+    # The page stays usable: the next question is answered.
+    expect(page.locator("#ask")).to_be_enabled()
+    next_card = desktop.ask("When was the Manchester joint centre founded?")
+    expect(next_card.locator(".answer-text")).to_contain_text("2014")
+    assert desktop.page_errors == []
