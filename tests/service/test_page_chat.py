@@ -10,9 +10,8 @@ import json
 import re
 import sqlite3
 
-import pytest
-
 import httpx
+import pytest
 from playwright.sync_api import Locator, expect
 
 from tests.conftest import LiveServer
