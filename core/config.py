@@ -65,6 +65,13 @@ class Settings(BaseSettings):
     watch_debounce_ms: int = 1500
     fault_delay_ms: int = Field(0, description="Pause between snapshot publish steps; only for crash tests.")
 
+    # issue 6: chat page (streaming, conversation, feedback)
+    conversation_rewriter: str = Field(
+        "rules", description="How follow-up questions become standalone: rules (pronouns, ellipsis) or none.")
+    conversation_turns: int = Field(3, description="How many earlier turns the rewriter looks back over.")
+    feedback_file: str = Field("feedback.sqlite3", description="SQLite file in the data folder for answer ratings.")
+    stream_ping_seconds: int = Field(15, description="Keep-alive comment interval of /ask/stream.")
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

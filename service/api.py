@@ -10,11 +10,12 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from core.config import Settings
 from core.errors import ArticleNotFoundError, InvalidArticleError, PayloadTooLargeError
 from index.retriever import ScoredChunk, SearchFilters
-from service import library
+from service import conversation, library
 from service.answer import AnswerResult
-from service.deps import AdminDep, AnswererDep, SettingsDep, StateDep
+from service.deps import AdminDep, AnswererDep, FeedbackDep, SettingsDep, StateDep
 from service.schemas import (
     ArticleAccepted,
     ArticleDetail,
@@ -25,6 +26,8 @@ from service.schemas import (
     AskResponse,
     Citation,
     ErrorBody,
+    FeedbackIn,
+    FeedbackStored,
     Filters,
     Job,
     Passage,
@@ -53,9 +56,20 @@ def _passage(hit: ScoredChunk) -> dict[str, Any]:
     }
 
 
-def _ask_response(result: AnswerResult) -> AskResponse:
+def plan(body: AskRequest, settings: Settings) -> tuple[conversation.Rewrite, SearchFilters | None]:
+    """The standalone question to answer (a follow-up rewritten from ``history``) and the filters to use."""
+    history = [conversation.PastTurn(t.question, t.answer, tuple(t.article_ids), t.rewritten_question)
+               for t in body.history]
+    rewriter = conversation.get_rewriter(settings.conversation_rewriter, settings.conversation_turns)
+    return conversation.resolve(rewriter, body.question, history, _filters(body.filters))
+
+
+def _ask_response(result: AnswerResult, asked: str | None = None) -> AskResponse:
+    rewritten = result.question if asked is not None and result.question != " ".join(asked.split()) else None
     return AskResponse(
-        question=result.question, mode=result.mode, answer=result.answer, abstained=result.abstained,
+        rewritten_question=rewritten,
+        question=asked if asked is not None else result.question, mode=result.mode, answer=result.answer,
+        abstained=result.abstained,
         confidence=result.confidence, reason=result.reason,
         citations=[Citation(**c.__dict__) for c in result.citations],
         passages=[Passage(**_passage(h)) for h in result.hits], snapshot=result.snapshot,
@@ -64,10 +78,11 @@ def _ask_response(result: AnswerResult) -> AskResponse:
 
 
 @router.post("/ask", response_model=AskResponse, responses=ERRORS, tags=["questions"])
-def ask(body: AskRequest, answerer: AnswererDep) -> AskResponse:
+def ask(body: AskRequest, answerer: AnswererDep, settings: SettingsDep) -> AskResponse:
     """Answer a question from the articles, with citations, or abstain when they do not hold the answer."""
-    return _ask_response(answerer.ask(body.question, body.top_k, _filters(body.filters), body.mode,
-                                      as_of=body.as_of))
+    rewrite, filters = plan(body, settings)
+    return _ask_response(answerer.ask(rewrite.question, body.top_k, filters, body.mode, as_of=body.as_of),
+                         body.question)
 
 
 @router.get("/search", response_model=SearchResponse, responses=ERRORS, tags=["questions"])
@@ -186,6 +201,12 @@ def index_manifest(state: StateDep) -> dict[str, Any]:
     """The manifest of the snapshot being served, plus any rebuild in progress."""
     answerer = state.answerer
     return {**answerer.snapshot.manifest, "rebuild": state.jobs.running(), "problems": state.problems[-5:]}
+
+
+@router.post("/feedback", status_code=201, response_model=FeedbackStored, responses=ERRORS, tags=["feedback"])
+def feedback(body: FeedbackIn, store: FeedbackDep) -> FeedbackStored:
+    """Store a thumbs up or down with the question, answer, citations and snapshot it was about."""
+    return FeedbackStored(**store.add(body.model_dump(mode="json")))
 
 
 @router.get("/healthz", tags=["health"])

@@ -14,6 +14,7 @@ from core.config import Settings, get_settings
 from service import errors
 from service.api import router
 from service.state import IndexState
+from service.stream import router as stream_router
 
 STATIC = Path(__file__).parent / "static"
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None, state: IndexState | None = None
     app.state.settings = settings
     errors.install(app)
     app.include_router(router)
+    app.include_router(stream_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/", include_in_schema=False)

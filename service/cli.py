@@ -201,6 +201,23 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_feedback_export(args: argparse.Namespace) -> int:
+    from service.feedback import FeedbackStore
+
+    settings = _settings(args)
+    store = FeedbackStore(settings.data_dir / settings.feedback_file)
+    if not store.path.exists():
+        print(f"error: no feedback yet at {store.path}", file=sys.stderr)
+        return EXIT_ERROR
+    if args.output is None:
+        count = store.export(sys.stdout)
+    else:
+        with args.output.open("w", encoding="utf-8") as out:
+            count = store.export(out)
+    print(f"exported {count} ratings" + (f" to {args.output}" if args.output else ""), file=sys.stderr)
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="article-qa", description="Question answering over news articles.")
     parser.add_argument("-v", "--verbose", action="store_true", help="more log output")
@@ -252,6 +269,13 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--write", type=Path, default=None,
                      help="where to write the fitted model (default: the packaged service/confidence.json)")
     cal.set_defaults(func=cmd_calibrate)
+
+    fb = sub.add_parser("feedback", help="answer ratings given in the chat page")
+    fb_sub = fb.add_subparsers(dest="feedback_command", required=True)
+    export = fb_sub.add_parser("export", help="write every rating as JSON Lines")
+    export.add_argument("--data", dest="data_dir", type=Path, help="data folder (ARTICLE_QA_DATA_DIR)")
+    export.add_argument("-o", "--output", type=Path, default=None, help="file to write (default: standard output)")
+    export.set_defaults(func=cmd_feedback_export)
     return parser
 
 

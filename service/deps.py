@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 from core.config import Settings
 from core.errors import AdminDisabledError, UnauthorizedError
 from service.answer import Answerer
+from service.feedback import FeedbackStore
 from service.state import IndexState
 
 
@@ -40,7 +41,12 @@ def require_admin(request: Request, settings: Annotated[Settings, Depends(get_ap
         raise UnauthorizedError("missing or wrong admin token; send 'Authorization: Bearer <token>'")
 
 
+def get_feedback(settings: Annotated[Settings, Depends(get_app_settings)]) -> FeedbackStore:
+    return FeedbackStore(settings.data_dir / settings.feedback_file)
+
+
 StateDep = Annotated[IndexState, Depends(get_state)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 AnswererDep = Annotated[Answerer, Depends(get_answerer)]
 AdminDep = Depends(require_admin)
+FeedbackDep = Annotated[FeedbackStore, Depends(get_feedback)]

@@ -18,6 +18,18 @@ class Filters(BaseModel):
     source: str | None = Field(None, description="Only articles whose source (file name or URL) equals this.")
 
 
+class Turn(BaseModel):
+    """One earlier exchange of the conversation, sent back by the client (the server keeps no state)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    question: str = Field(..., min_length=1, max_length=1000)
+    answer: str | None = Field(None, max_length=2000)
+    article_ids: list[str] = Field([], max_length=10, description="Articles the answer cited.")
+    rewritten_question: str | None = Field(None, max_length=2000,
+                                           description="The standalone form the service made of the question.")
+
+
 class AskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -29,6 +41,8 @@ class AskRequest(BaseModel):
         None, description="extractive (fast, default), generative (local LLM, grounded) or auto (both).")
     as_of: dt.date | None = Field(
         None, description="Answer as of this day: later articles are ignored, recent ones preferred when asked.")
+    history: list[Turn] = Field(
+        [], max_length=20, description="Earlier turns, oldest first; a follow-up question is rewritten with them.")
 
 
 class Citation(BaseModel):
@@ -67,6 +81,8 @@ class AskResponse(BaseModel):
     passages: list[Passage]
     snapshot: str
     timings_ms: dict[str, float] = {}
+    rewritten_question: str | None = Field(
+        None, description="The standalone question actually answered, when the follow-up was rewritten.")
 
 
 class SearchHit(Passage):
@@ -127,6 +143,7 @@ class Job(BaseModel):
     snapshot: str | None = None
     summary: dict[str, Any] | None = None
     error: str | None = None
+    progress: dict[str, Any] | None = Field(None, description="{stage, done, total} while the job runs.")
 
 
 class ArticleAccepted(BaseModel):
@@ -138,3 +155,22 @@ class ErrorBody(BaseModel):
     error: str = Field(..., description="Stable machine-readable error code.")
     message: str
     detail: Any | None = None
+
+
+class FeedbackIn(BaseModel):
+    """A thumbs up or down on one answer, stored with what was shown."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    question: str = Field(..., min_length=1, max_length=2000)
+    answer: str | None = Field(None, max_length=5000)
+    citations: list[Citation] = Field([], max_length=20)
+    snapshot: str | None = Field(None, max_length=200)
+    rating: Literal["up", "down"]
+    comment: str | None = Field(None, max_length=2000)
+    rewritten_question: str | None = Field(None, max_length=2000)
+
+
+class FeedbackStored(BaseModel):
+    id: int
+    created_at: str

@@ -63,7 +63,8 @@ class JobManager:
                 if job["state"] == "queued":
                     return dict(job)
             job = {"id": uuid.uuid4().hex[:12], "kind": kind, "state": "queued", "created_at": _now(),
-                   "started_at": None, "finished_at": None, "snapshot": None, "summary": None, "error": None}
+                   "started_at": None, "finished_at": None, "snapshot": None, "summary": None, "error": None,
+                   "progress": None}
             self._jobs[job["id"]] = job
             while len(self._jobs) > self._keep:
                 self._jobs.popitem(last=False)
@@ -75,6 +76,13 @@ class JobManager:
             if job_id not in self._jobs:
                 raise JobNotFoundError(f"no job {job_id!r}")
             return dict(self._jobs[job_id])
+
+    def report(self, job_id: str, stage: str, done: int, total: int) -> None:
+        """Record how far a running job is, so status pages can show a progress bar."""
+        with self._cond:
+            job = self._jobs.get(job_id)
+            if job is not None:
+                job["progress"] = {"stage": stage, "done": done, "total": total}
 
     def running(self) -> dict[str, Any] | None:
         with self._cond:
@@ -164,7 +172,10 @@ class IndexState:
             return True
 
     def _rebuild(self, job: dict[str, Any]) -> dict[str, Any]:
-        report = build_snapshot(self.settings.articles_dir, self.settings.data_dir, self.settings)
+        def progress(stage: str, done: int, total: int) -> None:
+            self.jobs.report(job["id"], stage, done, total)
+
+        report = build_snapshot(self.settings.articles_dir, self.settings.data_dir, self.settings, progress)
         self.reload()
         return {"snapshot": report.version, "summary": report.to_dict()}
 

@@ -2,106 +2,25 @@
 
 They drive Debian's Chromium through Playwright against the real server of the
 ``live_server`` fixture (see conftest.py), which indexes the two seed articles.
-Nothing is mocked: every answer comes from the real ``/ask`` endpoint.
+Nothing is mocked: every answer comes from the real ``/ask/stream`` endpoint.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from html.parser import HTMLParser
-from pathlib import Path
 
-import pytest
-from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+from playwright.sync_api import expect
 
-REPO = Path(__file__).resolve().parents[2]
-STATIC = REPO / "service" / "static"
-DOCS = REPO / "docs"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from tests.service.browser import DOCS, STATIC, Session
 
 ANSWERABLE = "When was the Manchester joint centre founded?"
 UNANSWERABLE = "Who won the 2022 football World Cup?"
 MANCHESTER_SOURCE = "pkuhsc-manchester-joint-webinar.txt"
 ABSTAIN_TEXT = "Not found in the articles"
 
-READY_TIMEOUT_MS = 180_000  # the first index build may still be running
-ANSWER_TIMEOUT_MS = 120_000  # the first question loads the embedding model
-DONE_STATE = re.compile(r"^(answered|abstained|error)$")
 
-
-class _Session:
-    """One open page plus everything it requested and logged."""
-
-    def __init__(self, page: Page) -> None:
-        self.page = page
-        self.requests: list[str] = []
-        self.console: list[str] = []
-        self.page_errors: list[str] = []
-        page.on("request", lambda request: self.requests.append(request.url))
-        page.on("console", lambda message: self.console.append(f"{message.type}: {message.text}"))
-        page.on("pageerror", lambda error: self.page_errors.append(str(error)))
-
-    def open(self, base_url: str) -> None:
-        self.page.goto(base_url.rstrip("/") + "/")
-        self.page.wait_for_selector("#status[data-state='ready']", timeout=READY_TIMEOUT_MS)
-
-    def ask(self, question: str) -> Locator:
-        """Type a question, press Enter and return its finished answer card."""
-        page = self.page
-        before = page.locator(".answer-card").count()
-        page.locator("#question").fill(question)
-        page.locator("#question").press("Enter")
-        card = page.locator(".answer-card").nth(before)
-        expect(card).to_have_attribute("data-state", DONE_STATE, timeout=ANSWER_TIMEOUT_MS)
-        if card.get_attribute("data-state") == "error":
-            pytest.fail(f"/ask failed for {question!r}: {card.inner_text()}")
-        return card
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-def _session(browser: Browser, width: int, height: int) -> Iterator[_Session]:
-    context = browser.new_context(
-        viewport={"width": width, "height": height},
-        color_scheme="light",
-        reduced_motion="reduce",  # instant scrolling, so screenshots are deterministic
-    )
-    context.set_default_timeout(30_000)
-    try:
-        yield _Session(context.new_page())
-    finally:
-        context.close()
-
-
-@pytest.fixture()
-def desktop(browser: Browser) -> Iterator[_Session]:
-    yield from _session(browser, 1280, 900)
-
-
-@pytest.fixture()
-def phone(browser: Browser) -> Iterator[_Session]:
-    yield from _session(browser, 390, 844)
-
-
-def test_answer_with_highlighted_citation(live_server, desktop: _Session) -> None:
+def test_answer_with_highlighted_citation(live_server, desktop: Session) -> None:
     desktop.open(live_server.url)
     card = desktop.ask(ANSWERABLE)
     page = desktop.page
@@ -127,11 +46,11 @@ def test_answer_with_highlighted_citation(live_server, desktop: _Session) -> Non
     expect(card.locator("details.passages > summary")).to_contain_text("All retrieved passages")
 
     DOCS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(DOCS / "screenshot-chat.png"), full_page=True)
+    page.screenshot(path=str(DOCS / "screenshot-desktop.png"))
     assert desktop.page_errors == []
 
 
-def test_abstains_when_the_articles_do_not_say(live_server, desktop: _Session) -> None:
+def test_abstains_when_the_articles_do_not_say(live_server, desktop: Session) -> None:
     desktop.open(live_server.url)
     card = desktop.ask(UNANSWERABLE)
 
@@ -143,7 +62,7 @@ def test_abstains_when_the_articles_do_not_say(live_server, desktop: _Session) -
     expect(card.locator(".confidence")).to_contain_text("%")
 
 
-def test_no_request_leaves_the_server(live_server, desktop: _Session) -> None:
+def test_no_request_leaves_the_server(live_server, desktop: Session) -> None:
     desktop.open(live_server.url)
     desktop.ask(ANSWERABLE)
     desktop.page.wait_for_function(
@@ -163,7 +82,7 @@ def test_no_request_leaves_the_server(live_server, desktop: _Session) -> None:
     assert desktop.page_errors == []
 
 
-def test_works_at_phone_width(live_server, phone: _Session) -> None:
+def test_works_at_phone_width(live_server, phone: Session) -> None:
     phone.open(live_server.url)
     card = phone.ask(ANSWERABLE)
     page = phone.page
@@ -181,6 +100,7 @@ def test_works_at_phone_width(live_server, phone: _Session) -> None:
         ".map(e => e.getBoundingClientRect().right)"
     )
     assert right_edges and max(right_edges) <= 390
+    page.screenshot(path=str(DOCS / "screenshot-phone.png"))
 
 
 # --------------------------------------------------------------------------------------

@@ -1,0 +1,266 @@
+"""Follow-up questions made standalone from the conversation the client sends, so retrieval needs no memory."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from index.retriever import SearchFilters
+
+WH_WORDS = ("how many", "how much", "how long", "how old", "how", "what", "when", "where", "which", "who",
+            "whom", "whose", "why")
+AUX = {"is", "was", "are", "were", "do", "does", "did", "has", "have", "had", "can", "could", "will", "would",
+       "should", "may", "might", "be", "been", "being", "am", "'s"}
+VERBS = {"sign", "signs", "hold", "holds", "say", "says", "said", "make", "makes", "made", "take", "takes", "took",
+         "host", "hosts", "lead", "leads", "led", "win", "won", "wins", "find", "found", "write", "wrote", "written",
+         "open", "opens", "begin", "began", "start", "starts", "become", "became", "include", "includes", "offer",
+         "offers", "mean", "means", "happen", "happens", "do", "go", "went", "get", "got", "give", "gave", "run",
+         "ran", "build", "built", "held", "signed", "founded", "established", "train", "trains", "set", "come",
+         "came", "attend", "visit", "tell", "about"}
+PREPOSITIONS = {"at", "in", "on", "by", "to", "from", "with", "into", "during", "after", "before", "since", "than",
+                "as", "about", "over", "under", "per", "like", "through"}
+CONNECTORS = {"of", "for", "between", "&"}
+DETERMINERS = {"the", "a", "an"}
+PERSONAL = {"he", "she", "him", "they", "them", "his", "her", "their", "hers", "theirs"}
+ARTICLE_REF = re.compile(
+    r"\b(?:that|this|the same|the previous|the last|the above|the cited)\s+(?:article|story|report|piece|news item)\b",
+    re.IGNORECASE)
+ELLIPSIS = re.compile(r"^\s*(?:and|but|so|also|what about|how about|and what about)\b[\s,]*(?P<rest>.*?)[\s?.!]*$",
+                      re.IGNORECASE)
+PRONOUN = re.compile(
+    r"\b(?P<p>it|its|they|them|their|he|she|him|his|her|there|"
+    r"(?:that|this)(?=\s*(?:[?.!,]|$|is\b|was\b|were\b|are\b|'s\b|happen|mean|take|start|end|begin)))\b",
+    re.IGNORECASE)
+EXISTENTIAL_THERE = re.compile(r"\b(?:is|are|was|were|be)\s+there\b|\bthere\s+(?:is|are|was|were|be)\b",
+                               re.IGNORECASE)
+WORD = re.compile(r"[A-Za-z0-9][\w'’&.-]*")
+NUMBERISH = re.compile(r"^[\d\s,.%$€£/-]+$|\b(?:19|20)\d\d\b|\b\d+\b")
+
+
+@dataclass(frozen=True)
+class PastTurn:
+    """What the client remembers of one earlier exchange."""
+
+    question: str
+    answer: str | None = None
+    article_ids: tuple[str, ...] = ()
+    rewritten_question: str | None = None
+
+    @property
+    def standalone(self) -> str:
+        return self.rewritten_question or self.question
+
+
+@dataclass(frozen=True)
+class Rewrite:
+    """The question to answer; ``article_ids`` narrows retrieval when the question points at a cited article."""
+
+    question: str
+    changed: bool = False
+    article_ids: frozenset[str] | None = None
+    why: list[str] = field(default_factory=list)
+
+
+class QuestionRewriter(Protocol):
+    def rewrite(self, question: str, history: Sequence[PastTurn]) -> Rewrite: ...
+
+
+class NoRewriter:
+    """Answers every question as asked (for clients that send standalone questions)."""
+
+    def rewrite(self, question: str, history: Sequence[PastTurn]) -> Rewrite:
+        return Rewrite(question)
+
+
+def _wh(text: str) -> str | None:
+    lowered = text.lower()
+    return next((w for w in WH_WORDS if re.match(rf"{w}\b", lowered)), None)
+
+
+def _strip_question(text: str) -> str:
+    return re.sub(r"[\s?.!]+$", "", " ".join(text.split()))
+
+
+def _ends_phrase(word: str, capital_start: bool) -> bool:
+    """Whether ``word`` cannot continue a noun phrase: a verb, a preposition, or lower case after a name."""
+    low = word.lower()
+    if capital_start and not (word[0].isupper() or word[0].isdigit()):
+        return True
+    if low in AUX or low in VERBS or low in PREPOSITIONS or low == "and" or _wh(low):
+        return True
+    return low.endswith("ed") and word[0].islower() and len(low) > 4
+
+
+def main_topic(question: str) -> str | None:
+    """The question's main noun phrase, e.g. 'the Manchester joint centre' in 'When was the Manchester joint
+    centre founded?', found with word-shape rules (determiners, capitals, verbs) rather than a parser."""
+    words = WORD.findall(_strip_question(question))
+    if not words:
+        return None
+    start = None
+    for i, word in enumerate(words):
+        low = word.lower()
+        if low in DETERMINERS and i + 1 < len(words):
+            start = i
+            break
+        if i > 0 and (word[0].isupper() or word[0].isdigit() and not NUMBERISH.fullmatch(word)) and low not in AUX:
+            start = i
+            break
+    if start is None:
+        return None
+    capital_start = words[start].lower() not in DETERMINERS
+    phrase = [words[start]]
+    i = start + 1
+    while i < len(words):
+        word, low = words[i], words[i].lower()
+        nxt = words[i + 1] if i + 1 < len(words) else ""
+        if low in CONNECTORS or (low == "and" and nxt and (nxt[0].isupper() or nxt.lower() in DETERMINERS)):
+            if not nxt or nxt.lower() in AUX or nxt.lower() in VERBS:
+                break
+            phrase.append(word)
+        elif low in DETERMINERS and phrase[-1].lower() in CONNECTORS | {"and"}:
+            phrase.append(word)
+        elif _ends_phrase(word, capital_start):
+            break
+        else:
+            phrase.append(word)
+        i += 1
+    while phrase and phrase[-1].lower() in CONNECTORS | DETERMINERS | {"and"}:
+        phrase.pop()
+    if not phrase or (len(phrase) == 1 and phrase[0].lower() in DETERMINERS):
+        return None
+    return " ".join(phrase)
+
+
+def _mid_sentence(phrase: str) -> str:
+    first, _, rest = phrase.partition(" ")
+    return (first.lower() + (" " + rest if rest else "")) if first in {"The", "A", "An"} else phrase
+
+
+def _looks_like_value(answer: str) -> bool:
+    return bool(NUMBERISH.search(answer)) or len(answer.split()) > 8
+
+
+def _possessive(phrase: str) -> str:
+    return phrase + ("'" if phrase.endswith("s") else "'s")
+
+
+class RuleRewriter:
+    """Replaces pronouns, 'that article' and elliptical follow-ups ('and when?') with the previous topic.
+
+    The previous turn's standalone question supplies the topic; for 'he/she/they' after a 'who' question,
+    its answer does. Questions with none of these markers are left as they are.
+    """
+
+    def __init__(self, turns: int = 3) -> None:
+        self.turns = turns
+
+    def _antecedents(self, history: Sequence[PastTurn]) -> tuple[str | None, str | None, PastTurn | None]:
+        for turn in reversed(history[-self.turns:]):
+            topic = main_topic(turn.standalone)
+            if topic:
+                person = turn.answer if (turn.answer and _wh(turn.standalone) in {"who", "whom"}
+                                         and not _looks_like_value(turn.answer)) else None
+                return topic, person, turn
+        last = history[-1] if history else None
+        return None, None, last
+
+    def rewrite(self, question: str, history: Sequence[PastTurn]) -> Rewrite:
+        text = " ".join(question.split())
+        if not history or not text:
+            return Rewrite(text)
+        topic, person, turn = self._antecedents(history)
+        if turn is None:
+            return Rewrite(text)
+        why: list[str] = []
+        article_ids: frozenset[str] | None = None
+        result = text
+
+        if ARTICLE_REF.search(result) and turn.article_ids:
+            article_ids = frozenset(turn.article_ids)
+            about = f"the article about {_mid_sentence(topic)}" if topic else "the article"
+            result = ARTICLE_REF.sub(about, result, count=1)
+            why.append("that article -> the previously cited article")
+
+        ellipsis = ELLIPSIS.match(result)
+        if ellipsis and topic and not PRONOUN.search(ellipsis.group("rest")):
+            rest = ellipsis.group("rest")
+            previous = _strip_question(turn.standalone)
+            wh_rest = _wh(rest)
+            if not rest:
+                result = previous + "?"
+            elif wh_rest and len(rest.split()) <= len(wh_rest.split()) + 1:
+                result = self._ask_again(previous, rest, topic)
+            else:
+                result = previous.replace(topic, rest, 1) + "?" if topic in previous else f"{rest}?"
+            why.append("elliptical follow-up completed from the previous question")
+            return Rewrite(result, result != text, article_ids, why)
+
+        own = main_topic(result)
+        own_at = result.find(own) if own else -1
+
+        def substitute(match: re.Match[str]) -> str:
+            word = match.group("p")
+            low = word.lower()
+            if 0 <= own_at < match.start():  # the question names its own subject before the pronoun
+                return word
+            if low == "there":
+                if EXISTENTIAL_THERE.search(match.string[max(0, match.start() - 6):match.end() + 6]):
+                    return word
+                return f"at {_mid_sentence(topic)}" if topic else word
+            antecedent = person if (low in PERSONAL and person) else topic
+            if antecedent is None:
+                return word
+            possessive = low in {"its", "their", "his"} or (low == "her" and self._followed_by_noun(match))
+            value = _possessive(antecedent) if possessive else antecedent
+            return value if match.start() == 0 else _mid_sentence(value)
+
+        replaced = PRONOUN.sub(substitute, result)
+        if replaced != result:
+            why.append("pronoun replaced by the previous topic")
+            result = replaced
+        if result and result[0].islower():
+            result = result[0].upper() + result[1:]
+        return Rewrite(result, result != text, article_ids, why)
+
+    @staticmethod
+    def _followed_by_noun(match: re.Match[str]) -> bool:
+        after = match.string[match.end():].split()
+        return bool(after) and after[0].lower() not in PREPOSITIONS | AUX and after[0][0].isalpha()
+
+    @staticmethod
+    def _ask_again(previous: str, wh: str, topic: str) -> str:
+        """'And when?' after 'Who founded X?' -> 'When was X founded?'-like: the new question word and the topic."""
+        old = _wh(previous)
+        if old:
+            body = previous[len(old):].strip()
+            first = body.split(" ", 1)[0].lower() if body else ""
+            if first in AUX:
+                return f"{wh[0].upper()}{wh[1:]} {body}?"
+        return f"{wh[0].upper()}{wh[1:]} was {_mid_sentence(topic)}?"
+
+
+REWRITERS: dict[str, Callable[[int], QuestionRewriter]] = {
+    "rules": RuleRewriter,
+    "none": lambda _turns: NoRewriter(),
+}
+
+
+def get_rewriter(name: str, turns: int = 3) -> QuestionRewriter:
+    """The rewriter named in the settings; an LLM rewriter would register here too."""
+    try:
+        return REWRITERS[name](turns)
+    except KeyError:
+        raise ValueError(f"unknown conversation rewriter {name!r}; choose one of {sorted(REWRITERS)}") from None
+
+
+def resolve(rewriter: QuestionRewriter, question: str, history: Sequence[PastTurn],
+            filters: SearchFilters | None) -> tuple[Rewrite, SearchFilters | None]:
+    """The standalone question plus filters narrowed to the article a follow-up points at."""
+    rewrite = rewriter.rewrite(question, history)
+    if rewrite.article_ids is None or (filters is not None and filters.article_ids is not None):
+        return rewrite, filters
+    base = filters or SearchFilters()
+    return rewrite, SearchFilters(base.published_after, base.published_before, base.source, rewrite.article_ids)

@@ -1,0 +1,86 @@
+"""``POST /ask/stream``: the answer as Server-Sent Events, so the page shows sources before reading ends.
+
+Events, in order: ``question`` (the standalone question), ``sources`` (ranked passages), ``token`` (raw
+generator pieces, only when the generator runs; provisional), ``final`` (the verified answer, as ``/ask``
+returns it) or ``error`` (``{error, message, status}``). The stream always ends after ``final`` or ``error``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from fastapi import APIRouter
+from sse_starlette import EventSourceResponse, ServerSentEvent
+
+from core.config import Settings
+from core.errors import ArticleQAError
+from index.retriever import ScoredChunk
+from service.api import ERRORS, _ask_response, _passage, plan
+from service.deps import SettingsDep, StateDep
+from service.errors import error_body, status_for
+from service.schemas import AskRequest
+from service.state import IndexState
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+Emit = Callable[[str, dict[str, Any]], None]
+DONE: tuple[str, dict[str, Any]] = ("", {})
+
+
+def answer_events(body: AskRequest, state: IndexState, settings: Settings, emit: Emit) -> None:
+    """Answer one question, reporting each stage through ``emit``; every failure becomes an ``error`` event."""
+    try:
+        answerer = state.answerer
+        rewrite, filters = plan(body, settings)
+        emit("question", {"question": body.question,
+                          "rewritten_question": rewrite.question if rewrite.changed else None})
+
+        def sources(hits: list[ScoredChunk]) -> None:
+            emit("sources", {"passages": [_passage(h) for h in hits], "snapshot": answerer.snapshot.version})
+
+        result = answerer.ask(rewrite.question, body.top_k, filters, body.mode, as_of=body.as_of,
+                              on_token=lambda piece: emit("token", {"text": piece}), on_sources=sources)
+        emit("final", _ask_response(result, body.question).model_dump(mode="json"))
+    except ArticleQAError as exc:
+        emit("error", {**error_body(exc.code, str(exc)), "status": status_for(exc)})
+    except Exception as exc:  # the stream must end with a typed event, never break off
+        log.exception("streamed answer failed")
+        emit("error", {**error_body("internal_error", f"the answer failed: {type(exc).__name__}"), "status": 500})
+
+
+async def _stream(body: AskRequest, state: IndexState, settings: Settings) -> AsyncIterator[ServerSentEvent]:
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
+
+    def emit(event: str, data: dict[str, Any]) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop is gone after a shutdown: drop the event
+            loop.call_soon_threadsafe(queue.put_nowait, (event, data))
+
+    def work() -> None:
+        try:
+            answer_events(body, state, settings, emit)
+        finally:
+            emit(*DONE)
+
+    worker = loop.run_in_executor(None, work)
+    while True:
+        event, data = await queue.get()
+        if not event:
+            break
+        yield ServerSentEvent(data=json.dumps(data, ensure_ascii=False), event=event)
+    await worker
+
+
+@router.post("/ask/stream", responses={200: {"content": {"text/event-stream": {}},
+                                             "description": "Server-Sent Events: question, sources, token*, "
+                                             "then final or error."}, **ERRORS},
+             response_class=EventSourceResponse, tags=["questions"])
+async def ask_stream(body: AskRequest, state: StateDep, settings: SettingsDep) -> EventSourceResponse:
+    """Like ``/ask`` but streamed: sources first, then generator tokens, then the verified answer."""
+    return EventSourceResponse(_stream(body, state, settings), ping=settings.stream_ping_seconds,
+                               headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
