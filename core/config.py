@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     lexical_weight: float = 1.0
     recency_half_life_days: float | None = Field(
         7.0, description="With an as_of day, prefer articles this many days old or newer (unset: only when asked).")
+    recency_weight: float = Field(0.5, description="How strongly a date preference lifts matching articles.")
     default_top_k: int = 5
     max_top_k: int = 50
 

@@ -105,7 +105,8 @@ class Answerer:
         chosen = AnswerMode(mode or self.settings.answer_mode)
         k = min(top_k or self.settings.default_top_k, self.settings.max_top_k)
         parsed = analyze_question(text)
-        filters, prefer = temporal.scope(text, filters, as_of, self.settings.recency_half_life_days)
+        filters, prefer = temporal.scope(text, filters, as_of, self.settings.recency_half_life_days,
+                                         self.settings.recency_weight)
         result = self.retriever.search(text, max(k, self.reader.config.passages), filters, prefer)
         if on_sources is not None:
             on_sources(result.hits[:k])

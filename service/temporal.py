@@ -18,7 +18,8 @@ _YEAR = re.compile(r"\b(19[5-9]\d|20\d\d)\b")
 
 
 def scope(question: str, filters: SearchFilters | None, as_of: date | None,
-          default_half_life: float | None = None) -> tuple[SearchFilters | None, DatePreference | None]:
+          default_half_life: float | None = None,
+          weight: float = 0.5) -> tuple[SearchFilters | None, DatePreference | None]:
     """Restrict to articles published by ``as_of``; prefer recent ones, or the year named, when asked."""
     if as_of is not None:
         before = filters.published_before if filters and filters.published_before else None
@@ -44,4 +45,4 @@ def scope(question: str, filters: SearchFilters | None, as_of: date | None,
         return filters, None
     if year is not None and half_life is None and filters and filters.published_after:
         return filters, None
-    return filters, DatePreference(reference=reference, half_life_days=half_life, year=year)
+    return filters, DatePreference(reference=reference, half_life_days=half_life, year=year, weight=weight)
