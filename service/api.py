@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
@@ -14,7 +14,7 @@ from core.errors import ArticleNotFoundError, InvalidArticleError, PayloadTooLar
 from index.retriever import ScoredChunk, SearchFilters
 from service import library
 from service.answer import AnswerResult
-from service.deps import AdminDep, AnswererDep, SettingsDep, StateDep
+from service.deps import AdminDep, AnswererDep, MetricsDep, RateLimitDep, SettingsDep, StateDep
 from service.schemas import (
     ArticleAccepted,
     ArticleDetail,
@@ -63,11 +63,14 @@ def _ask_response(result: AnswerResult) -> AskResponse:
     )
 
 
-@router.post("/ask", response_model=AskResponse, responses=ERRORS, tags=["questions"])
-def ask(body: AskRequest, answerer: AnswererDep) -> AskResponse:
+@router.post("/ask", response_model=AskResponse, responses={**ERRORS, 429: {"model": ErrorBody}},
+             dependencies=[RateLimitDep], tags=["questions"])
+def ask(body: AskRequest, answerer: AnswererDep, metrics: MetricsDep) -> AskResponse:
     """Answer a question from the articles, with citations, or abstain when they do not hold the answer."""
-    return _ask_response(answerer.ask(body.question, body.top_k, _filters(body.filters), body.mode,
-                                      as_of=body.as_of))
+    response = _ask_response(answerer.ask(body.question, body.top_k, _filters(body.filters), body.mode,
+                                          as_of=body.as_of))
+    metrics.observe_answer(response)
+    return response
 
 
 @router.get("/search", response_model=SearchResponse, responses=ERRORS, tags=["questions"])
@@ -199,3 +202,10 @@ def readyz(state: StateDep) -> JSONResponse:
         return JSONResponse({"error": "not_ready", "message": "no snapshot loaded yet",
                              "detail": state.last_error}, status_code=503)
     return JSONResponse({"status": "ready", "snapshot": state.answerer.snapshot.version})
+
+
+@router.get("/metrics", tags=["health"], response_class=Response,
+            responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format."}})
+def prometheus_metrics(state: StateDep, metrics: MetricsDep) -> Response:
+    """Prometheus metrics: requests and latency by route, answers and abstentions, snapshot, rebuilds."""
+    return Response(metrics.render(state), media_type=metrics.content_type)

@@ -8,8 +8,10 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from core.config import Settings
-from core.errors import AdminDisabledError, UnauthorizedError
+from core.errors import AdminDisabledError, RateLimitedError, UnauthorizedError
 from service.answer import Answerer
+from service.metrics import Metrics
+from service.ratelimit import TokenBucketLimiter
 from service.state import IndexState
 
 
@@ -40,7 +42,26 @@ def require_admin(request: Request, settings: Annotated[Settings, Depends(get_ap
         raise UnauthorizedError("missing or wrong admin token; send 'Authorization: Bearer <token>'")
 
 
+def get_metrics(request: Request) -> Metrics:
+    metrics: Metrics = request.app.state.metrics
+    return metrics
+
+
+def rate_limit(request: Request, metrics: Annotated[Metrics, Depends(get_metrics)]) -> None:
+    """Per-client-IP token bucket (``ARTICLE_QA_RATE_LIMIT_PER_MINUTE``); off when that is 0."""
+    limiter: TokenBucketLimiter | None = request.app.state.rate_limiter
+    if limiter is None:
+        return
+    try:
+        limiter.check(request.client.host if request.client else "unknown")
+    except RateLimitedError:
+        metrics.rate_limited.inc()
+        raise
+
+
 StateDep = Annotated[IndexState, Depends(get_state)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 AnswererDep = Annotated[Answerer, Depends(get_answerer)]
 AdminDep = Depends(require_admin)
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+RateLimitDep = Depends(rate_limit)
