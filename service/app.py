@@ -64,6 +64,8 @@ def create_app(settings: Settings | None = None, state: IndexState | None = None
     def page() -> FileResponse:
         return FileResponse(STATIC / "index.html", media_type="text/html")
 
+    _install_middleware(app, settings)
+
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         response: Response = await call_next(request)
@@ -72,12 +74,12 @@ def create_app(settings: Settings | None = None, state: IndexState | None = None
         response.headers.setdefault("Referrer-Policy", "no-referrer")
         return response
 
-    _install_middleware(app, settings)
     return app
 
 
 def _install_middleware(app: FastAPI, settings: Settings) -> None:
-    """Outermost first: request id, logs and metrics; then CORS (only when configured); then body limits."""
+    """Request id, logs and metrics; then CORS (only when configured); then body limits, innermost so that
+    their 413 reaches FastAPI's body parsing as it is."""
     upload_limit = settings.max_upload_bytes + 65_536
 
     def body_limit(scope: Scope) -> int:

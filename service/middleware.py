@@ -9,8 +9,8 @@ import time
 import uuid
 from collections.abc import Callable
 
+from fastapi import HTTPException
 from starlette.datastructures import MutableHeaders
-from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.logs import REQUEST_ID
