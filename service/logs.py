@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from contextvars import ContextVar
 
+from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 
 REQUEST_ID: ContextVar[str | None] = ContextVar("request_id", default=None)
@@ -22,8 +23,9 @@ class RequestIdFilter(logging.Filter):
 
 def json_formatter() -> logging.Formatter:
     return JsonFormatter("{asctime}{levelname}{name}{message}{request_id}", style="{",
+                         datefmt="%Y-%m-%dT%H:%M:%S%z",
                          rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
-                         timestamp=False)
+                         reserved_attrs=[*RESERVED_ATTRS, "color_message"], timestamp=False)
 
 
 def configure(fmt: str = "json", level: int = logging.INFO) -> None:
