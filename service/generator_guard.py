@@ -24,6 +24,7 @@ class GeneratorGuard:
         self.timeout_seconds = timeout_seconds
         self._slot = threading.Lock()
         self._count = threading.Lock()
+        self._loading = threading.Lock()
         self._waiting = 0
         self._active = 0
         self.rejected = 0
@@ -69,15 +70,16 @@ class GeneratorGuard:
     def stream(self, inner: Generator, messages: list[dict[str, str]], max_tokens: int) -> Iterator[str]:
         """The inner generator's tokens, inside the slot; closing this iterator early frees the slot."""
         self._enter()
-        tokens = inner.stream(messages, max_tokens)
+        tokens: Iterator[str] | None = None
         try:
             deadline = time.monotonic() + self.timeout_seconds
+            tokens = inner.stream(messages, max_tokens)
             for piece in tokens:
-                yield piece
                 if time.monotonic() > deadline:
                     raise GeneratorTimeoutError(
                         f"the generator took longer than {self.timeout_seconds:g}s and was stopped; "
                         "try again, or ask with mode 'extractive'")
+                yield piece
         finally:
             close = getattr(tokens, "close", None)
             if close is not None:
@@ -88,7 +90,8 @@ class GeneratorGuard:
         """A provider like ``provider`` whose generators go through this guard."""
 
         def load() -> Generator:
-            return GuardedGenerator(provider(), self)
+            with self._loading:  # concurrent first requests load the model once, not once each
+                return GuardedGenerator(provider(), self)
 
         return load
 
