@@ -128,7 +128,7 @@ def test_full_disk_fails_the_rebuild_job_and_the_service_keeps_serving(
 
 
 def test_corrupt_snapshot_is_refused_reported_and_the_previous_one_served(
-    fresh_server: LiveServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    fresh_server: LiveServer, tmp_path: Path, caplog: pytest.LogCaptureFixture, embedder: Embedder
 ) -> None:
     served = httpx.get(f"{fresh_server.url}/readyz").json()["snapshot"]
     articles, data = tmp_path / "other-articles", tmp_path / "other-data"
@@ -158,7 +158,7 @@ def test_corrupt_snapshot_is_refused_reported_and_the_previous_one_served(
     assert answer["answer"] == "2014" and answer["snapshot"] == served
     assert httpx.get(f"{fresh_server.url}/articles").json()["total"] == 2
 
-    restarted = IndexState(fresh_server.settings, fresh_server.server.config.app.state.index.embedder)
+    restarted = IndexState(fresh_server.settings, embedder)
     try:  # a restart over the damaged CURRENT falls back to the newest good snapshot
         assert restarted.reload() and restarted.answerer.snapshot.version == served
         assert any("checksum mismatch" in p for p in restarted.problems)

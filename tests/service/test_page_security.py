@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, expect, sync_playwright
+from playwright.sync_api import Browser, Dialog, expect, sync_playwright
 
 from tests.conftest import LiveServer
 
@@ -59,7 +59,12 @@ def test_markup_in_an_article_is_shown_as_text_and_never_runs(fresh_server: Live
     context.set_default_timeout(60_000)
     page = context.new_page()
     dialogs: list[str] = []
-    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+
+    def on_dialog(dialog: Dialog) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     try:
