@@ -15,6 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from core.config import Settings
 from index.embedding import Embedder
 from service.api import router
+from service.deps import require_admin
 from tests.conftest import LiveServer, SeedIndex, start_server
 
 QUESTION = "When was the Manchester joint centre founded?"
@@ -156,3 +157,11 @@ def test_cpu_bound_routes_never_run_on_the_event_loop() -> None:
     assert set(async_routes) == {("POST", "/articles")}, "a new async route must offload CPU work"
     source = inspect.getsource(async_routes[("POST", "/articles")])
     assert "run_in_threadpool(library.save" in source
+
+
+def test_admin_token_is_compared_in_constant_time(live_server: LiveServer) -> None:
+    assert "hmac.compare_digest(" in inspect.getsource(require_admin)
+    url = f"{live_server.url}/index/rebuild"
+    for token in (b"t", b"test-admin-token-but-longer", b"TEST-ADMIN-TOKEN", "test-admin-toke\u00f1".encode("latin-1")):
+        r = httpx.post(url, headers={"Authorization": b"Bearer " + token})
+        assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer", token
