@@ -38,6 +38,9 @@ class Metrics:
                                   registry=r)
         self.snapshot_articles = Gauge("article_qa_snapshot_articles", "Articles in the served snapshot.",
                                        registry=r)
+        self.snapshot_problems = Gauge("article_qa_snapshot_problems",
+                                       "Snapshots refused at load (checksum mismatch, unreadable) since start.",
+                                       registry=r)
         self.rebuild_seconds = Histogram("article_qa_rebuild_duration_seconds", "Time a rebuild job took.",
                                          ["outcome"], buckets=REBUILD_BUCKETS, registry=r)
         self.rebuild_failures = Counter("article_qa_rebuild_failures", "Rebuild jobs that failed.", registry=r)
@@ -79,6 +82,7 @@ class Metrics:
             if created:
                 with contextlib.suppress(ValueError):
                     self.snapshot_age.set(max(0.0, time.time() - datetime.fromisoformat(created).timestamp()))
+        self.snapshot_problems.set(len(state.problems))
         guard = state.generator_guard
         self.generator_waiting.set(guard.waiting)
         self.generator_active.set(guard.active)

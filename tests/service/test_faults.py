@@ -154,6 +154,8 @@ def test_corrupt_snapshot_is_refused_reported_and_the_previous_one_served(
     assert index["version"] == served
     assert any(report.version in p and "checksum mismatch in dense.faiss" in p for p in index["problems"])
     assert any("checksum mismatch" in r.getMessage() for r in caplog.records)
+    metrics = httpx.get(f"{fresh_server.url}/metrics").text
+    assert "article_qa_snapshot_problems 1.0" in metrics and f'version="{served}"' in metrics
     answer = httpx.post(f"{fresh_server.url}/ask", json={"question": QUESTION}, timeout=60).json()
     assert answer["answer"] == "2014" and answer["snapshot"] == served
     assert httpx.get(f"{fresh_server.url}/articles").json()["total"] == 2

@@ -163,5 +163,5 @@ def test_admin_token_is_compared_in_constant_time(live_server: LiveServer) -> No
     assert "hmac.compare_digest(" in inspect.getsource(require_admin)
     url = f"{live_server.url}/index/rebuild"
     for token in (b"t", b"test-admin-token-but-longer", b"TEST-ADMIN-TOKEN", "test-admin-toke\u00f1".encode("latin-1")):
-        r = httpx.post(url, headers={"Authorization": b"Bearer " + token})
+        r = httpx.post(url, headers={b"Authorization": b"Bearer " + token})
         assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer", token
