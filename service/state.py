@@ -101,12 +101,11 @@ class JobManager:
                 result = self._run(job)
                 update = {"state": "succeeded", **result}
             except ArticleQAError as exc:
+                log.error("rebuild job %s failed: %s", job["id"], exc)
                 update = {"state": "failed", "error": str(exc)}
             except Exception as exc:  # a failed rebuild must never take the service down
-                log.exception("rebuild failed")
+                log.exception("rebuild job %s failed", job["id"])
                 update = {"state": "failed", "error": f"{type(exc).__name__}: {exc}"}
-            if update["state"] == "failed":
-                log.error("rebuild job %s failed: %s", job["id"], update["error"])
             with self._cond:
                 job.update(finished_at=_now(), **update)
                 finished = dict(job)
