@@ -146,7 +146,7 @@ async def add_article(request: Request, state: StateDep, settings: SettingsDep) 
             raise PayloadTooLargeError(
                 f"request of {len(raw)} bytes; uploads are limited to {settings.max_upload_bytes}")
         try:
-            article_in = ArticleIn.model_validate_json(raw)
+            article_in = await run_in_threadpool(ArticleIn.model_validate_json, raw)
         except ValidationError as exc:
             raise RequestValidationError(exc.errors()) from exc
         data = library.json_article_bytes(article_in.title, article_in.text,
