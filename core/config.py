@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -72,6 +74,34 @@ class Settings(BaseSettings):
     conversation_turns: int = Field(3, description="How many earlier turns the rewriter looks back over.")
     feedback_file: str = Field("feedback.sqlite3", description="SQLite file in the data folder for answer ratings.")
     stream_ping_seconds: int = Field(15, description="Keep-alive comment interval of /ask/stream.")
+    # issue 5: serving, observability and limits
+    generator_max_waiting: int = Field(
+        2, description="Generative requests that may wait for the busy generator; more get 503 at once.")
+    generator_wait_seconds: float = Field(
+        15.0, description="How long a generative request waits for the generator before a 503.")
+    generator_timeout_seconds: float = Field(
+        60.0, description="A generation running longer than this is stopped and answered with 503.")
+    max_request_bytes: int = Field(
+        65_536, description="Largest request body, except uploads to POST /articles (413 above it).")
+    rate_limit_per_minute: float = Field(
+        0.0, description="Questions per minute one client IP may ask (/ask); 0 turns the limit off.")
+    rate_limit_burst: int = Field(10, description="Questions a client may ask at once before the rate applies.")
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Origins allowed to call the API from a browser (comma-separated); "
+        "empty turns CORS off.")
+    log_format: str = Field("json", description="Service log lines: json (one object per line) or text.")
+    shutdown_grace_seconds: float = Field(
+        10.0, description="On SIGTERM, how long in-flight requests may take to finish.")
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [o.strip() for o in text.split(",") if o.strip()]
+        return value
 
 
 @lru_cache(maxsize=1)

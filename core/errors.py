@@ -83,3 +83,26 @@ class IndexBusyError(ArticleQAError):
     """Another process holds the data folder's write lock."""
 
     code = "index_busy"
+
+
+# issue 5: serving limits and write faults
+class GeneratorTimeoutError(GeneratorBusyError):
+    """A generation ran past its time limit and was stopped."""
+
+    code = "generator_timeout"
+
+
+class RateLimitedError(ArticleQAError):
+    """A client asked more often than the configured rate; ``retry_after`` says when it may ask again."""
+
+    code = "rate_limited"
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class IndexWriteError(ArticleQAError):
+    """A snapshot could not be written (for example the disk is full); the previous snapshot stays."""
+
+    code = "index_write_failed"

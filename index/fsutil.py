@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import hashlib
 import os
+import shutil
+import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from core.errors import IndexBusyError
+from core.errors import IndexBusyError, IndexWriteError
+
+DISK_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+LOW_SPACE_BYTES = 1 << 20
 
 
 def fsync_dir(path: Path) -> None:
@@ -63,3 +69,28 @@ def exclusive_lock(path: Path, timeout: float = 600.0) -> Iterator[None]:
         yield
     finally:
         os.close(fd)
+
+
+def _disk_full(exc: BaseException, where: Path) -> bool:
+    if isinstance(exc, OSError) and exc.errno in DISK_FULL:
+        return True
+    if "full" in str(exc).lower() or "no space" in str(exc).lower():
+        return True
+    try:
+        return shutil.disk_usage(where).free < LOW_SPACE_BYTES
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def index_writes(where: Path, what: str,
+                 kinds: tuple[type[Exception], ...] = (OSError, RuntimeError, sqlite3.Error)) -> Iterator[None]:
+    """Turns a failed write (full disk, I/O error, a library's write error) into one clear ``IndexWriteError``."""
+    try:
+        yield
+    except kinds as exc:
+        if _disk_full(exc, where):
+            raise IndexWriteError(
+                f"the disk holding {where} is full while writing {what}; free some space and rebuild "
+                f"(the previous snapshot is kept) [{type(exc).__name__}: {exc}]") from exc
+        raise IndexWriteError(f"could not write {what} in {where}: {type(exc).__name__}: {exc}") from exc

@@ -26,7 +26,7 @@ import numpy as np
 
 from core.documents import Article, Chunk
 from core.errors import SnapshotCorruptError, SnapshotNotFoundError
-from index.fsutil import exclusive_lock, fsync_dir, fsync_file, sha256_file, write_atomic
+from index.fsutil import exclusive_lock, fsync_dir, fsync_file, index_writes, sha256_file, write_atomic
 
 log = logging.getLogger(__name__)
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets DEBUG on import
@@ -89,11 +89,34 @@ def publish(
     """Write a complete snapshot aside, fsync it, then switch ``CURRENT`` to it. The caller holds the lock."""
     version = new_version()
     root = snapshots_dir(data_dir)
-    root.mkdir(parents=True, exist_ok=True)
-    for stale in root.glob(".tmp-*"):
-        shutil.rmtree(stale, ignore_errors=True)
-    tmp = root / f".tmp-{version}"
-    tmp.mkdir()
+    with index_writes(data_dir, f"snapshot {version}"):
+        root.mkdir(parents=True, exist_ok=True)
+        for stale in root.glob(".tmp-*"):
+            shutil.rmtree(stale, ignore_errors=True)
+        tmp = root / f".tmp-{version}"
+        tmp.mkdir()
+    try:
+        with index_writes(data_dir, f"snapshot {version}"):
+            _write_files(tmp, articles, chunks, vectors, lexical_tokens, model_id, version, extra, hook)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)  # frees the space a full disk needs; CURRENT is untouched
+        raise
+    step = hook or (lambda name: None)
+    with index_writes(data_dir, f"snapshot {version}"):
+        final = root / version
+        os.rename(tmp, final)
+        fsync_dir(root)
+        step("renamed")
+        write_atomic(data_dir / CURRENT, version.encode())
+    step("published")
+    prune(data_dir, keep)
+    return version
+
+
+def _write_files(tmp: Path, articles: list[Article], chunks: list[Chunk], vectors: np.ndarray,
+                 lexical_tokens: list[list[str]], model_id: str, version: str, extra: dict[str, Any] | None,
+                 hook: Any) -> None:
+    """Every file of a snapshot and its manifest, fsynced, inside the temporary folder."""
     step = hook or (lambda name: None)
 
     _write_jsonl(tmp / "articles.jsonl", [a.to_dict() for a in articles])
@@ -124,14 +147,6 @@ def publish(
     for d in {p.parent for p in files} | {tmp}:
         fsync_dir(d)
     step("manifest")
-    final = root / version
-    os.rename(tmp, final)
-    fsync_dir(root)
-    step("renamed")
-    write_atomic(data_dir / CURRENT, version.encode())
-    step("published")
-    prune(data_dir, keep)
-    return version
 
 
 def dense_index(vectors: np.ndarray, dimension: int = 384) -> faiss.Index:

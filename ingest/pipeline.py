@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -18,6 +19,7 @@ from core.errors import EmptyCorpusError, InvalidArticleError
 from index import snapshot as snap
 from index.analysis import analyze
 from index.embedding import EmbeddingCache, get_embedder
+from index.fsutil import index_writes
 from ingest.chunking import ChunkingConfig, chunk_article, embedding_text, lexical_text
 from ingest.cleaning import clean, slugify
 from ingest.sources import scan_folder
@@ -216,7 +218,8 @@ def build_snapshot(
             report.seconds = time.perf_counter() - started
             return report
 
-        prepared = prepare(articles, settings, data_dir / "embeddings.sqlite", progress)
+        with index_writes(data_dir, "the embedding cache", (OSError, sqlite3.Error)):
+            prepared = prepare(articles, settings, data_dir / "embeddings.sqlite", progress)
         report.chunks, report.embedded = len(prepared.chunks), prepared.embedded
         delay = settings.fault_delay_ms / 1000
 

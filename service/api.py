@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
@@ -15,7 +15,7 @@ from core.errors import ArticleNotFoundError, InvalidArticleError, PayloadTooLar
 from index.retriever import ScoredChunk, SearchFilters
 from service import conversation, library
 from service.answer import AnswerResult
-from service.deps import AdminDep, AnswererDep, FeedbackDep, SettingsDep, StateDep
+from service.deps import AdminDep, AnswererDep, FeedbackDep, MetricsDep, RateLimitDep, SettingsDep, StateDep
 from service.schemas import (
     ArticleAccepted,
     ArticleDetail,
@@ -77,12 +77,15 @@ def _ask_response(result: AnswerResult, asked: str | None = None) -> AskResponse
     )
 
 
-@router.post("/ask", response_model=AskResponse, responses=ERRORS, tags=["questions"])
-def ask(body: AskRequest, answerer: AnswererDep, settings: SettingsDep) -> AskResponse:
+@router.post("/ask", response_model=AskResponse, responses={**ERRORS, 429: {"model": ErrorBody}},
+             dependencies=[RateLimitDep], tags=["questions"])
+def ask(body: AskRequest, answerer: AnswererDep, settings: SettingsDep, metrics: MetricsDep) -> AskResponse:
     """Answer a question from the articles, with citations, or abstain when they do not hold the answer."""
     rewrite, filters = plan(body, settings)
-    return _ask_response(answerer.ask(rewrite.question, body.top_k, filters, body.mode, as_of=body.as_of),
-                         body.question)
+    response = _ask_response(answerer.ask(rewrite.question, body.top_k, filters, body.mode, as_of=body.as_of),
+                             body.question)
+    metrics.observe_answer(response)
+    return response
 
 
 @router.get("/search", response_model=SearchResponse, responses=ERRORS, tags=["questions"])
@@ -158,7 +161,7 @@ async def add_article(request: Request, state: StateDep, settings: SettingsDep) 
             raise PayloadTooLargeError(
                 f"request of {len(raw)} bytes; uploads are limited to {settings.max_upload_bytes}")
         try:
-            article_in = ArticleIn.model_validate_json(raw)
+            article_in = await run_in_threadpool(ArticleIn.model_validate_json, raw)
         except ValidationError as exc:
             raise RequestValidationError(exc.errors()) from exc
         data = library.json_article_bytes(article_in.title, article_in.text,
@@ -220,3 +223,10 @@ def readyz(state: StateDep) -> JSONResponse:
         return JSONResponse({"error": "not_ready", "message": "no snapshot loaded yet",
                              "detail": state.last_error}, status_code=503)
     return JSONResponse({"status": "ready", "snapshot": state.answerer.snapshot.version})
+
+
+@router.get("/metrics", tags=["health"], response_class=Response,
+            responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format."}})
+def prometheus_metrics(state: StateDep, metrics: MetricsDep) -> Response:
+    """Prometheus metrics: requests and latency by route, answers and abstentions, snapshot, rebuilds."""
+    return Response(metrics.render(state), media_type=metrics.content_type)

@@ -7,12 +7,17 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request, Response
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.types import Scope
 
 from core.config import Settings, get_settings
 from service import errors
 from service.api import router
+from service.metrics import Metrics
+from service.middleware import REQUEST_ID_HEADER, BodyLimitMiddleware, RequestContextMiddleware
+from service.ratelimit import limiter_for
 from service.state import IndexState
 from service.stream import router as stream_router
 
@@ -29,6 +34,7 @@ def create_app(settings: Settings | None = None, state: IndexState | None = None
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         index = state or IndexState(settings)
         app.state.index = index
+        index.jobs.listeners.append(app.state.metrics.observe_job)
         index.start()
         watcher = None
         if watch:
@@ -49,6 +55,8 @@ def create_app(settings: Settings | None = None, state: IndexState | None = None
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.metrics = Metrics()
+    app.state.rate_limiter = limiter_for(settings.rate_limit_per_minute, settings.rate_limit_burst)
     errors.install(app)
     app.include_router(router)
     app.include_router(stream_router)
@@ -57,6 +65,8 @@ def create_app(settings: Settings | None = None, state: IndexState | None = None
     @app.get("/", include_in_schema=False)
     def page() -> FileResponse:
         return FileResponse(STATIC / "index.html", media_type="text/html")
+
+    _install_middleware(app, settings)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -67,3 +77,20 @@ def create_app(settings: Settings | None = None, state: IndexState | None = None
         return response
 
     return app
+
+
+def _install_middleware(app: FastAPI, settings: Settings) -> None:
+    """Request id, logs and metrics; then CORS (only when configured); then body limits, innermost so that
+    their 413 reaches FastAPI's body parsing as it is."""
+    upload_limit = settings.max_upload_bytes + 65_536
+
+    def body_limit(scope: Scope) -> int:
+        is_upload = scope.get("method") == "POST" and scope.get("path") == "/articles"
+        return upload_limit if is_upload else settings.max_request_bytes
+
+    app.add_middleware(BodyLimitMiddleware, limit_for=body_limit)
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST", "DELETE"],
+                           allow_headers=["Authorization", "Content-Type", REQUEST_ID_HEADER],
+                           expose_headers=[REQUEST_ID_HEADER, "Retry-After"])
+    app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)

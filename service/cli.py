@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import os
 import sys
 from pathlib import Path
@@ -37,6 +38,7 @@ def _quiet_libraries() -> None:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from service import logs
     from service.app import create_app
 
     settings = _settings(args)
@@ -46,7 +48,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     app = create_app(settings, watch=args.watch)
     print(f"article-qa: serving http://{settings.host}:{settings.port}  (articles: {settings.articles_dir}, "
           f"data: {settings.data_dir})", file=sys.stderr)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", timeout_graceful_shutdown=10)
+    logs.configure(settings.log_format)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", log_config=None, access_log=False,
+                timeout_graceful_shutdown=math.ceil(settings.shutdown_grace_seconds))
     return EXIT_OK
 
 

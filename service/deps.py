@@ -8,9 +8,11 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from core.config import Settings
-from core.errors import AdminDisabledError, UnauthorizedError
+from core.errors import AdminDisabledError, RateLimitedError, UnauthorizedError
 from service.answer import Answerer
 from service.feedback import FeedbackStore
+from service.metrics import Metrics
+from service.ratelimit import TokenBucketLimiter
 from service.state import IndexState
 
 
@@ -45,8 +47,27 @@ def get_feedback(settings: Annotated[Settings, Depends(get_app_settings)]) -> Fe
     return FeedbackStore(settings.data_dir / settings.feedback_file)
 
 
+def get_metrics(request: Request) -> Metrics:
+    metrics: Metrics = request.app.state.metrics
+    return metrics
+
+
+def rate_limit(request: Request, metrics: Annotated[Metrics, Depends(get_metrics)]) -> None:
+    """Per-client-IP token bucket (``ARTICLE_QA_RATE_LIMIT_PER_MINUTE``); off when that is 0."""
+    limiter: TokenBucketLimiter | None = request.app.state.rate_limiter
+    if limiter is None:
+        return
+    try:
+        limiter.check(request.client.host if request.client else "unknown")
+    except RateLimitedError:
+        metrics.rate_limited.inc()
+        raise
+
+
 StateDep = Annotated[IndexState, Depends(get_state)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 AnswererDep = Annotated[Answerer, Depends(get_answerer)]
 AdminDep = Depends(require_admin)
 FeedbackDep = Annotated[FeedbackStore, Depends(get_feedback)]
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+RateLimitDep = Depends(rate_limit)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -28,6 +29,8 @@ STATUS: dict[type[e.ArticleQAError], int] = {
     e.GeneratorBusyError: 503,
     e.SnapshotNotFoundError: 503,
     e.SnapshotCorruptError: 503,
+    e.RateLimitedError: 429,
+    e.IndexWriteError: 507,
 }
 
 
@@ -45,12 +48,20 @@ def error_body(code: str, message: str, detail: Any = None) -> dict[str, Any]:
     return body
 
 
+def _headers(status: int, exc: e.ArticleQAError) -> dict[str, str] | None:
+    """401 names the auth scheme; 429 and 503 say when to come back."""
+    if status == 401:
+        return {"WWW-Authenticate": "Bearer"}
+    if status in (429, 503):
+        return {"Retry-After": str(max(1, math.ceil(getattr(exc, "retry_after", 5))))}
+    return None
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(e.ArticleQAError)
     async def _domain(_: Request, exc: e.ArticleQAError) -> JSONResponse:
         status = status_for(exc)
-        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else ({"Retry-After": "5"} if status == 503 else None)
-        return JSONResponse(error_body(exc.code, str(exc)), status_code=status, headers=headers)
+        return JSONResponse(error_body(exc.code, str(exc)), status_code=status, headers=_headers(status, exc))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -66,6 +77,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(exc.status_code,
+                                                                                         "http_error")
         return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code,
                             headers=getattr(exc, "headers", None))

@@ -18,7 +18,7 @@ def safe_filename(name: str) -> str:
     """A plain file name inside the articles folder: no directories, no dot files, a known extension."""
     base = Path(name.replace("\\", "/")).name
     stem, suffix = Path(base).stem, Path(base).suffix.lower()
-    reader_for(f"x{suffix}")
+    reader_for(base)
     clean_stem = slugify(stem)
     if not clean_stem:
         raise InvalidArticleError(f"{name!r} is not a usable file name")

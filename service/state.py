@@ -25,6 +25,7 @@ from index.embedding import Embedder, get_embedder
 from ingest.pipeline import build_snapshot
 from service.answer import Answerer
 from service.generator import Generator, get_generator
+from service.generator_guard import GeneratorGuard
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ class JobManager:
 
     def __init__(self, run: Callable[[dict[str, Any]], dict[str, Any]], keep: int = 100) -> None:
         self._run = run
+        self.listeners: list[Callable[[dict[str, Any], float], None]] = []
         self._jobs: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._keep = keep
         self._cond = threading.Condition()
@@ -102,16 +104,24 @@ class JobManager:
                     return
                 job = next(j for j in self._jobs.values() if j["state"] == "queued")
                 job.update(state="running", started_at=_now())
+            started = time.perf_counter()
             try:
                 result = self._run(job)
                 update = {"state": "succeeded", **result}
             except ArticleQAError as exc:
+                log.error("rebuild job %s failed: %s", job["id"], exc)
                 update = {"state": "failed", "error": str(exc)}
             except Exception as exc:  # a failed rebuild must never take the service down
-                log.exception("rebuild failed")
+                log.exception("rebuild job %s failed", job["id"])
                 update = {"state": "failed", "error": f"{type(exc).__name__}: {exc}"}
             with self._cond:
                 job.update(finished_at=_now(), **update)
+                finished = dict(job)
+            for listener in self.listeners:
+                try:
+                    listener(finished, time.perf_counter() - started)
+                except Exception:
+                    log.exception("a job listener failed")
 
 
 class IndexState:
@@ -120,7 +130,10 @@ class IndexState:
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
         self.settings = settings
         self.embedder = embedder or get_embedder(settings.embedding_model, settings.threads)
-        self.generator = generator_provider(settings)
+        self.generator_guard = GeneratorGuard(settings.generator_max_waiting, settings.generator_wait_seconds,
+                                              settings.generator_timeout_seconds)
+        provider = generator_provider(settings)
+        self.generator = self.generator_guard.wrap(provider) if provider is not None else None
         self._answerer: Answerer | None = None
         self._swap_lock = threading.Lock()
         self.problems: list[str] = []

@@ -93,12 +93,12 @@ class LiveServer:
 
 
 def start_server(root: Path, seed: SeedIndex, embedder: Embedder, token: str | None = ADMIN_TOKEN,
-                 watch: bool = False) -> LiveServer:
+                 watch: bool = False, **extra: object) -> LiveServer:
     """A real uvicorn server on 127.0.0.1 over a private copy of the seed articles and snapshot."""
     articles, data = root / "articles", root / "data"
     shutil.copytree(seed.articles_dir, articles)
     shutil.copytree(seed.data_dir, data)
-    settings = make_settings(articles, data, admin_token=token)
+    settings = make_settings(articles, data, admin_token=token, **extra)
     port = free_port()
     app = create_app(settings, state=IndexState(settings, embedder), watch=watch)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))

@@ -15,7 +15,7 @@ from index import snapshot as snap
 from service.state import IndexState
 from tests.conftest import ROOT, SeedIndex, make_settings
 
-TRIALS = int(os.environ.get("ARTICLE_QA_CRASH_TRIALS", "10"))
+TRIALS = int(os.environ.get("ARTICLE_QA_CRASH_TRIALS", "20"))
 
 
 def _ingest(articles: Path, data: Path) -> subprocess.Popen[bytes]:
