@@ -5,12 +5,12 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import StrEnum
 
 from core.config import Settings
-from core.errors import GeneratorUnavailableError, InvalidQuestionError
+from core.errors import GeneratorBusyError, GeneratorUnavailableError, InvalidQuestionError
 from index.analysis import analyze
 from index.embedding import Embedder
 from index.retriever import HybridRetriever, RetrievalConfig, ScoredChunk, SearchFilters
@@ -24,6 +24,21 @@ from service.reader import Evidence, ExtractiveReader, ReaderConfig, Reading, Sp
 
 def _overlaps(a: Span, b: Span) -> bool:
     return a.article.id == b.article.id and a.start < b.end and b.start < a.end
+
+
+def rerank(hits: list[ScoredChunk], evidence: list[Evidence], weight: float) -> list[ScoredChunk]:
+    """Lift passages whose article holds the best-matching sentence: sentence-level evidence ranks more sharply.
+
+    Fused scores are scaled to the top hit; each article adds ``weight`` times its best evidence score.
+    """
+    if weight <= 0 or not hits or not evidence:
+        return hits
+    best: dict[str, float] = {}
+    for ev in evidence:
+        best[ev.article.id] = max(best.get(ev.article.id, 0.0), 0.6 * ev.coverage + 0.4 * ev.dense)
+    top = max(h.score for h in hits) or 1.0
+    ordered = sorted(hits, key=lambda h: -(h.score / top + weight * best.get(h.article.id, 0.0)))
+    return [replace(h, rank=i) for i, h in enumerate(ordered, start=1)]
 
 
 class AnswerMode(StrEnum):
@@ -115,7 +130,7 @@ class Answerer:
         reading = self.reader.read(parsed, result.hits, result.query_vector, evidence)
         t2 = time.perf_counter()
         timings = {"retrieve": (t1 - t0) * 1000, "read": (t2 - t1) * 1000}
-        hits = result.hits[:k]
+        hits = rerank(result.hits, evidence, self.settings.evidence_rerank_weight)[:k]
         use_generator = chosen == AnswerMode.GENERATIVE or (
             chosen == AnswerMode.AUTO and reading.confidence < self.settings.auto_accept_confidence)
         features = self._features(parsed, reading, result.hits)
@@ -136,8 +151,18 @@ class Answerer:
 
         t3 = time.perf_counter()
         windows = grounding.windows(evidence, self.settings.generator_passages, self.settings.generator_neighbours)
-        proposal = self.generator().propose(text, [w.prompt_text(self.settings.generator_titles) for w in windows],
-                                            self.settings.generator_max_tokens, on_token)
+        try:
+            proposal = self.generator().propose(text, [w.prompt_text(self.settings.generator_titles)
+                                                       for w in windows], self.settings.generator_max_tokens, on_token)
+        except GeneratorBusyError:
+            if chosen != AnswerMode.AUTO:
+                raise
+            signals["generator"] = "busy: answered extractively"
+            confidence, threshold = self._calibrated("extractive", features, reading.confidence)
+            self._record(signals, features, reading.span, confidence, threshold)
+            if reading.span is not None and confidence >= threshold:
+                return self._answer(text, reading.span, confidence, reading.reason, hits, chosen, timings, signals)
+            return self._abstain(text, reading, hits, chosen, timings, signals, confidence)
         timings["generate"] = (time.perf_counter() - t3) * 1000
         timings["first_token"] = proposal.first_token_seconds * 1000
         signals.update(generated=proposal.answer, generated_passage=proposal.passage, raw=proposal.raw[:200])

@@ -65,6 +65,18 @@ def test_eval_command_writes_json_and_markdown(tmp_path: Path) -> None:
     report = json.loads((tmp_path / "reports" / "realtimeqa-news-extractive.json").read_text())
     assert report["options"]["sample"] == 3 and len(report["predictions"]) == 3
     assert (tmp_path / "reports" / "realtimeqa-news-extractive.md").is_file()
+    assert all("f_reader" in p["signals"] and "candidate" in p["signals"] for p in report["predictions"])
+
+    fitted = tmp_path / "confidence.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "service.cli", "calibrate", str(tmp_path / "reports" / "realtimeqa-news-extractive.json"),
+         "--fit", "extractive", "--write", str(fitted), "--plot", str(tmp_path / "plot.png")],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode == 0, proc.stderr
+    model = json.loads(fitted.read_text())["models"]["extractive"]
+    assert len(model["weights"]) == len(model["features"]) and 0.0 <= model["threshold"] <= 1.0
+    assert (tmp_path / "plot.png").stat().st_size > 1000
 
 
 def test_unknown_dataset_is_a_clear_error(tmp_path: Path) -> None:
