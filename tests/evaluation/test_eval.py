@@ -70,7 +70,8 @@ def test_eval_command_writes_json_and_markdown(tmp_path: Path) -> None:
     fitted = tmp_path / "confidence.json"
     proc = subprocess.run(
         [sys.executable, "-m", "service.cli", "calibrate",
-         str(tmp_path / "reports" / "realtimeqa-news-extractive.json"), "--fit", "extractive", "--write", str(fitted), "--plot", str(tmp_path / "plot.png")],
+         str(tmp_path / "reports" / "realtimeqa-news-extractive.json"), "--fit", "extractive",
+         "--write", str(fitted), "--plot", str(tmp_path / "plot.png")],
         cwd=ROOT, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
     )
     assert proc.returncode == 0, proc.stderr
