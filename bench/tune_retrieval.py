@@ -10,21 +10,26 @@ import json
 import random
 from datetime import date
 
+import numpy as np
+
 from core.config import Settings
 from evaluation import metrics as m
-from evaluation.datasets import load
+from evaluation.datasets import EvalQuestion, load
 from index import snapshot as snap
-from index.embedding import get_embedder
+from index.embedding import Embedder, get_embedder
 from index.retriever import HybridRetriever, RetrievalConfig, SearchFilters
 from ingest.cleaning import slugify
 from service import temporal
+from service.answer import rerank
+from service.question import analyze_question
+from service.reader import ExtractiveReader, TermWeights
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--dataset", default="realtimeqa-news")
     parser.add_argument("--sample", type=int, default=None, help="at most this many questions (seeded)")
-    parser.add_argument("--grid", choices=["fusion", "recency"], default="fusion")
+    parser.add_argument("--grid", choices=["fusion", "recency", "rerank"], default="fusion")
     args = parser.parse_args()
     settings = Settings()
     data = load(args.dataset, settings.datasets_dir)
@@ -35,6 +40,9 @@ def main() -> None:
         questions = random.Random(0).sample(questions, args.sample)
     vectors = {q.id: embedder.encode_query(q.question) for q in questions}
     rows = []
+    if args.grid == "rerank":
+        rerank_grid(settings, snapshot, embedder, questions, vectors)
+        return
     dated = any(q.as_of for q in questions)
     half_lives = [None, 7.0, 14.0] if dated else [None]
     if args.grid == "fusion":
@@ -64,6 +72,30 @@ def main() -> None:
                **({"nDCG@10": round(m.mean(ndcg), 4)} if ndcg else {})}
         rows.append(row)
         print(json.dumps(row))
+
+
+def rerank_grid(settings: Settings, snapshot: snap.Snapshot, embedder: Embedder, questions: list[EvalQuestion],
+                vectors: dict[str, np.ndarray]) -> None:
+    """Recall@k with the passages re-ranked by the reader's best evidence sentence, at several weights."""
+    retriever = HybridRetriever(snapshot, embedder, RetrievalConfig(
+        settings.retrieval_candidates, settings.rrf_k, settings.dense_weight, settings.lexical_weight, settings.fusion))
+    reader = ExtractiveReader(TermWeights.from_bm25(snapshot.lexical), lambda t: embedder.encode(t, batch_size=16))
+    weights = (0.0, 0.5, 1.0, 2.0, 4.0)
+    recalls: dict[float, dict[int, list[float]]] = {w: {1: [], 3: []} for w in weights}
+    for q in questions:
+        as_of = date.fromisoformat(q.as_of) if q.as_of else None
+        filters, prefer = temporal.scope(q.question, SearchFilters() if as_of else None, as_of,
+                                         settings.recency_half_life_days, settings.recency_weight)
+        result = retriever.search(q.question, 10, filters, prefer, query_vector=vectors[q.id])
+        evidence = reader.evidence(analyze_question(q.question), result.hits, result.query_vector)
+        gold = {slugify(d) for d in q.gold_docs}
+        for w in weights:
+            ranked = list(dict.fromkeys(h.article.id for h in rerank(result.hits, evidence, w)))
+            for k in (1, 3):
+                recalls[w][k].append(m.recall_at(ranked, gold, k))
+    for w in weights:
+        print(json.dumps({"rerank_weight": w, "dense_w": settings.dense_weight,
+                          **{f"R@{k}": round(100 * m.mean(v), 1) for k, v in recalls[w].items()}}))
 
 
 if __name__ == "__main__":
