@@ -18,13 +18,15 @@ from core.errors import EmptyCorpusError, InvalidArticleError
 from index import snapshot as snap
 from index.analysis import analyze
 from index.embedding import EmbeddingCache, get_embedder
-from ingest.chunking import ChunkingConfig, chunk_article, embedding_text, lexical_text
+from ingest.chunk_cache import ArticlePieces, ChunkCache
+from ingest.chunking import ChunkingConfig, chunk_article, chunks_from_spans, embedding_text, lexical_text
 from ingest.cleaning import clean, slugify
 from ingest.sources import scan_folder
 
 log = logging.getLogger(__name__)
 
 TOMBSTONES = "deleted.json"
+CHUNK_CACHE = "chunks.sqlite"
 Progress = Callable[[str, int, int], None]
 
 
@@ -142,16 +144,27 @@ def chunking_config(settings: Settings) -> ChunkingConfig:
 def prepare(
     articles: list[Article], settings: Settings, cache_path: Path, progress: Progress | None = None
 ) -> Prepared:
-    """Chunk, tokenise and embed articles; vectors of unchanged chunks come from the cache."""
+    """Chunk, tokenise and embed articles; unchanged articles come from the chunk and embedding caches."""
     chunking = chunking_config(settings)
+    pieces_cache = ChunkCache(cache_path.with_name(CHUNK_CACHE), json.dumps(asdict(chunking), sort_keys=True))
+    keys = [pieces_cache.key(a) for a in articles]
+    known = pieces_cache.get_many(keys)
+    fresh: list[tuple[str, ArticlePieces]] = []
     chunks: list[Chunk] = []
     embed_texts: list[str] = []
     lexical_tokens: list[list[str]] = []
-    for article in articles:
-        for chunk in chunk_article(article, chunking):
-            chunks.append(chunk)
-            embed_texts.append(embedding_text(article, chunk))
-            lexical_tokens.append(analyze(lexical_text(article, chunk)))
+    for article, key in zip(articles, keys, strict=True):
+        pieces = known.get(key)
+        if pieces is None:
+            split = chunk_article(article, chunking)
+            pieces = ArticlePieces([(c.start, c.end) for c in split],
+                                   [analyze(lexical_text(article, c)) for c in split])
+            fresh.append((key, pieces))
+        else:
+            split = chunks_from_spans(article, pieces.spans)
+        chunks.extend(split)
+        embed_texts.extend(embedding_text(article, c) for c in split)
+        lexical_tokens.extend(pieces.tokens)
     embedder = get_embedder(settings.embedding_model, settings.threads)
     cache = EmbeddingCache(cache_path, embedder.model_id, embedder.dimension)
     done = 0
@@ -163,6 +176,7 @@ def prepare(
             progress("embedding", done, len(embed_texts))
 
     vectors, embedded = cache.embed(embedder, embed_texts, settings.embedding_batch_size, tick)
+    pieces_cache.put_many(fresh)
     return Prepared(chunks, vectors, lexical_tokens, embedder.model_id, embedded)
 
 
