@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     watch_debounce_ms: int = 1500
     fault_delay_ms: int = Field(0, description="Pause between snapshot publish steps; only for crash tests.")
 
+    # Issue 5 (performance)
+    embedding_coalesce_max_texts: int = Field(
+        64, description="Concurrent small encodes (up to this many texts together) share one forward pass; 0: off.")
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

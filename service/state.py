@@ -111,7 +111,8 @@ class IndexState:
 
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
         self.settings = settings
-        self.embedder = embedder or get_embedder(settings.embedding_model, settings.threads)
+        self.embedder = embedder or get_embedder(settings.embedding_model, settings.threads,
+                                                 settings.embedding_coalesce_max_texts)
         self.generator = generator_provider(settings)
         self._answerer: Answerer | None = None
         self._swap_lock = threading.Lock()
