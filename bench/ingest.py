@@ -23,6 +23,8 @@ from bench.common import corpus_folder, save
 from bench.server import BenchServer
 from core.config import Settings
 from index.embedding import get_embedder
+from index.snapshot import load_latest
+from ingest.chunking import embedding_text
 from ingest.pipeline import IngestReport, build_snapshot
 
 
@@ -34,6 +36,18 @@ def _article(name: str) -> str:
 def _step(report: IngestReport) -> dict[str, Any]:
     return {"seconds": round(report.seconds, 2), "articles": report.articles, "chunks": report.chunks,
             "embedded": report.embedded, "published": report.published, "added": report.added}
+
+
+def embedder_alone(data: Path, settings: Settings) -> dict[str, Any]:
+    """The embedder by itself on the snapshot's chunk texts (same batch size): the ceiling for ingest."""
+    snapshot, _ = load_latest(data)
+    texts = [embedding_text(snapshot.articles[c.article_id], c) for c in snapshot.chunks]
+    embedder = get_embedder(settings.embedding_model, settings.threads)
+    started = time.perf_counter()
+    for i in range(0, len(texts), 128):
+        embedder.encode(texts[i:i + 128], batch_size=settings.embedding_batch_size)
+    seconds = time.perf_counter() - started
+    return {"seconds": round(seconds, 2), "chunks": len(texts), "chunks_per_s": round(len(texts) / seconds, 1)}
 
 
 def swap_in(work: Path, data: Path, settings: Settings, port: int) -> dict[str, Any]:
@@ -63,14 +77,18 @@ def main() -> None:
                         help="skip the build from scratch; run the other steps on a copy of --data")
     parser.add_argument("--swap", action="store_true", help="also time adding one article to a serving index")
     parser.add_argument("--port", type=int, default=18610)
+    parser.add_argument("--limit", type=int, help="only the first N articles of a JSONL corpus")
+    parser.add_argument("--embedder-alone", action="store_true",
+                        help="after the build from scratch, time the embedder alone on the same chunk texts")
     args = parser.parse_args()
 
-    folder = corpus_folder(args.corpus)
+    folder = corpus_folder(args.corpus, args.limit)
     data = args.data or Path(tempfile.mkdtemp(prefix="aqa-bench-data-"))
     settings = Settings(articles_dir=folder, data_dir=data)
     t = time.perf_counter()
     get_embedder(settings.embedding_model, settings.threads)
-    result: dict[str, Any] = {"corpus": args.corpus, "model_load_s": round(time.perf_counter() - t, 2)}
+    result: dict[str, Any] = {"corpus": args.corpus, "limit": args.limit,
+                              "model_load_s": round(time.perf_counter() - t, 2)}
 
     if args.incremental_only:
         if not (data / "CURRENT").exists():
@@ -86,6 +104,10 @@ def main() -> None:
         result["scratch"] = {**_step(scratch), "articles_per_s": round(scratch.articles / scratch.seconds, 1),
                              "chunks_per_s": round(scratch.chunks / scratch.seconds, 1)}
         result["scratch"].pop("added")
+        if args.embedder_alone:
+            result["embedder_alone"] = embedder_alone(data, settings)
+            result["scratch"]["vs_embedder_alone"] = round(
+                result["scratch"]["chunks_per_s"] / result["embedder_alone"]["chunks_per_s"], 3)
 
     unchanged = build_snapshot(folder, data, settings)
     result["unchanged"] = {k: v for k, v in _step(unchanged).items() if k != "added"}
@@ -98,7 +120,8 @@ def main() -> None:
     if args.swap:
         result["add_one_and_swap"] = swap_in(work, data, settings, args.port)
     result["data_dir"] = str(data)
-    path = save(f"ingest-{args.corpus}" + ("-incremental" if args.incremental_only else ""), result)
+    name = f"ingest-{args.corpus}" + (f"-first{args.limit}" if args.limit else "")
+    path = save(name + ("-incremental" if args.incremental_only else ""), result)
     print(json.dumps(result, indent=2))
     print(f"saved {path}")
 

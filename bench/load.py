@@ -158,6 +158,7 @@ def main() -> None:
     parser.add_argument("--soak", type=float, help="instead: steady traffic for this many seconds (at most 1800)")
     parser.add_argument("--sample-every", type=float, default=5.0, help="RSS sampling period in a soak")
     parser.add_argument("--rebuild-at", type=float, help="in a soak: run a forced full rebuild after this many s")
+    parser.add_argument("--articles", type=Path, help="articles folder instead of --corpus (questions still follow it)")
     parser.add_argument("--port", type=int, default=18600)
     parser.add_argument("--tag", default="", help="suffix for the results file name")
     args = parser.parse_args()
@@ -165,7 +166,7 @@ def main() -> None:
     qfile = QUESTION_FILES[args.questions or args.corpus]
     questions = [json.loads(line)["question"] for line in qfile.read_text().splitlines() if line.strip()]
     levels = [int(c) for c in args.concurrency.split(",")]
-    articles = corpus_folder(args.corpus)
+    articles = args.articles or corpus_folder(args.corpus)
     result: dict[str, Any] = {"corpus": args.corpus, "questions": len(questions)}
     with BenchServer(articles, args.data, args.port, env={"ARTICLE_QA_RELOAD_POLL_SECONDS": "1"}) as server:
         result["rss_mib_idle"] = round(server.rss_mib(), 1)
