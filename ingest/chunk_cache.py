@@ -1,4 +1,5 @@
-"""Chunk offsets and BM25 tokens stored by article content, so a rebuild never re-splits an unchanged article."""
+"""Work a rebuild can skip for unchanged articles: cleaning (by raw document) and splitting and tokenising
+(by cleaned article), stored in SQLite in the data folder."""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.documents import Article
+from core.documents import Article, RawDocument
 
-# Bump when chunking or the lexical analyser change behaviour without a settings change.
+# Bump when cleaning, chunking or the lexical analyser change behaviour without a settings change.
 FORMAT = 1
 
 
@@ -62,3 +63,33 @@ class ChunkCache:
         if rows:
             with self._connect() as con:
                 con.executemany("INSERT OR REPLACE INTO pieces (key, value) VALUES (?, ?)", rows)
+
+
+class CleanCache:
+    """Cleaned articles keyed by (format, assigned id, the whole raw document); an open connection per build."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._con = sqlite3.connect(path, timeout=30)
+        self._con.execute("PRAGMA journal_mode=WAL")
+        self._con.execute("CREATE TABLE IF NOT EXISTS articles (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        self._fresh: list[tuple[str, str]] = []
+
+    @staticmethod
+    def key(raw: RawDocument, article_id: str) -> str:
+        body = json.dumps([FORMAT, article_id, raw.key, raw.source, raw.text, raw.title, raw.date, raw.url,
+                           list(raw.authors), raw.doc_id, raw.fmt], ensure_ascii=False)
+        return hashlib.sha256(body.encode()).hexdigest()
+
+    def get(self, key: str) -> Article | None:
+        row = self._con.execute("SELECT value FROM articles WHERE key = ?", (key,)).fetchone()
+        return Article.from_dict(json.loads(row[0])) if row else None
+
+    def put(self, key: str, article: Article) -> None:
+        self._fresh.append((key, json.dumps(article.to_dict(), ensure_ascii=False)))
+
+    def close(self) -> None:
+        """Store what was cleaned in this build (one transaction) and close."""
+        with self._con:
+            self._con.executemany("INSERT OR REPLACE INTO articles (key, value) VALUES (?, ?)", self._fresh)
+        self._con.close()

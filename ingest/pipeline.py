@@ -18,7 +18,7 @@ from core.errors import EmptyCorpusError, InvalidArticleError
 from index import snapshot as snap
 from index.analysis import analyze
 from index.embedding import EmbeddingCache, get_embedder
-from ingest.chunk_cache import ArticlePieces, ChunkCache
+from ingest.chunk_cache import ArticlePieces, ChunkCache, CleanCache
 from ingest.chunking import ChunkingConfig, chunk_article, chunks_from_spans, embedding_text, lexical_text
 from ingest.cleaning import clean, slugify
 from ingest.sources import scan_folder
@@ -83,10 +83,12 @@ def article_id_for(raw: RawDocument) -> str:
     return slugify(Path(raw.key.split("#")[0]).stem)
 
 
-def clean_documents(raws: list[RawDocument], report: IngestReport, known: set[str] | None = None) -> list[Article]:
+def clean_documents(raws: list[RawDocument], report: IngestReport, known: set[str] | None = None,
+                    cache: CleanCache | None = None) -> list[Article]:
     """Clean every document, assign unique ids, and store identical articles once.
 
     Documents whose id is already indexed go first, so a copy never takes over an existing article's id.
+    With a ``cache``, a raw document seen before under the same id is not cleaned again.
     """
     known = known or set()
     raws = sorted(raws, key=lambda r: article_id_for(r) not in known)
@@ -98,11 +100,16 @@ def clean_documents(raws: list[RawDocument], report: IngestReport, known: set[st
         article_id, n = base, 2
         while article_id in used:
             article_id, n = f"{base}-{n}", n + 1
-        try:
-            article = clean(raw, article_id)
-        except InvalidArticleError as exc:
-            report.skipped[raw.key] = str(exc).removeprefix(f"{raw.key}: ")
-            continue
+        key = CleanCache.key(raw, article_id) if cache else ""
+        article = cache.get(key) if cache else None
+        if article is None:
+            try:
+                article = clean(raw, article_id)
+            except InvalidArticleError as exc:
+                report.skipped[raw.key] = str(exc).removeprefix(f"{raw.key}: ")
+                continue
+            if cache:
+                cache.put(key, article)
         if article.content_hash in by_hash:
             report.duplicates[raw.key] = by_hash[article.content_hash]
             continue
@@ -198,7 +205,11 @@ def build_snapshot(
 
     with snap.write_lock(data_dir):
         prev_version, prev_manifest, previous = _previous_articles(data_dir)
-        articles = clean_documents(raws, report, set(previous))
+        clean_cache = CleanCache(data_dir / CHUNK_CACHE)
+        try:
+            articles = clean_documents(raws, report, set(previous), clean_cache)
+        finally:
+            clean_cache.close()
         present_keys = {a.source_key for a in articles} | set(report.duplicates)
         for old in previous.values():
             source_file = old.source_key.split("#")[0]

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import anyio.to_thread
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
@@ -13,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from core.config import Settings, get_settings
 from service import errors
 from service.api import router
+from service.runtime import limit_malloc_arenas
 from service.state import IndexState
 
 STATIC = Path(__file__).parent / "static"
@@ -28,6 +30,8 @@ def create_app(settings: Settings | None = None, state: IndexState | None = None
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         index = state or IndexState(settings)
         app.state.index = index
+        limit_malloc_arenas(settings.malloc_arenas)
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.request_threads
         index.start()
         watcher = None
         if watch:
