@@ -172,7 +172,7 @@ def prepare(
         chunks.extend(split)
         embed_texts.extend(embedding_text(article, c) for c in split)
         lexical_tokens.extend(pieces.tokens)
-    embedder = get_embedder(settings.embedding_model, settings.threads)
+    embedder = get_embedder(settings.embedding_model, settings.threads, settings.embedding_coalesce_max_texts)
     cache = EmbeddingCache(cache_path, embedder.model_id, embedder.dimension)
     done = 0
 

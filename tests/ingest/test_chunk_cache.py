@@ -6,9 +6,10 @@ import shutil
 from pathlib import Path
 
 from index.snapshot import load_latest
-from ingest.chunk_cache import ArticlePieces, ChunkCache
+from ingest.chunk_cache import ArticlePieces, ChunkCache, CleanCache
 from ingest.chunking import ChunkingConfig, chunk_article
-from ingest.pipeline import CHUNK_CACHE, build_snapshot, prepare
+from ingest.pipeline import CHUNK_CACHE, IngestReport, build_snapshot, clean_documents, prepare
+from ingest.sources import scan_folder
 from tests.conftest import SeedIndex, make_settings
 
 
@@ -50,3 +51,16 @@ def test_edited_article_is_resplit_and_searchable(tmp_path: Path, seed_index: Se
     got = [c for c in snapshot.chunks if c.article_id == article.id]
     assert [(c.start, c.end) for c in got] == [(c.start, c.end) for c in expected]
     assert any("zebrafish" in c.text for c in got)
+
+
+def test_clean_cache_gives_back_the_cleaned_articles(tmp_path: Path, seed_index: SeedIndex) -> None:
+    raws = scan_folder(seed_index.articles_dir).documents
+    cache = CleanCache(tmp_path / CHUNK_CACHE)
+    first = clean_documents(raws, IngestReport(None, False), cache=cache)
+    cache.close()
+    cache = CleanCache(tmp_path / CHUNK_CACHE)
+    assert all(cache.get(CleanCache.key(r, a.id)) == a for r, a in zip(
+        sorted(raws, key=lambda r: r.key), sorted(first, key=lambda a: a.source_key), strict=True))
+    second = clean_documents(raws, IngestReport(None, False), cache=cache)
+    cache.close()
+    assert second == first
