@@ -19,13 +19,19 @@ CORPORA = {
 }
 
 
-def corpus_folder(name: str) -> Path:
-    """A folder holding the corpus: the seed folder itself, or a temp folder linking to a dataset file."""
+def corpus_folder(name: str, limit: int | None = None) -> Path:
+    """A folder holding the corpus: the seed folder itself, or a temp folder linking to a dataset file
+    (or holding its first ``limit`` records)."""
     source = CORPORA[name]
     if source.is_dir():
         return source
     folder = Path(tempfile.mkdtemp(prefix=f"aqa-{name}-"))
-    (folder / source.name).symlink_to(source)
+    if limit:
+        with open(source, encoding="utf-8") as fh:
+            (folder / source.name).write_text("".join(line for _, line in zip(range(limit), fh, strict=False)),
+                                              encoding="utf-8")
+    else:
+        (folder / source.name).symlink_to(source)
     return folder
 
 

@@ -17,8 +17,20 @@ from pathlib import Path
 
 import httpx
 
-from bench.ask_latency import QUESTION_FILES, wait_ready
 from bench.common import ROOT, SHARED, percentile, save
+from bench.load import QUESTION_FILES
+
+
+def wait_ready(url: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"{url} not ready after {timeout} s")
 
 
 def timed_stream(client: httpx.Client, url: str, body: dict[str, object]) -> dict[str, float]:

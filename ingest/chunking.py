@@ -19,7 +19,7 @@ def chunk_article(article: Article, config: ChunkingConfig) -> list[Chunk]:
     """Greedy packing of sentences up to ``target_words``, overlapping by whole sentences."""
     sentences = sentence_spans(article.text)
     lengths = [len(article.text[s:e].split()) for s, e in sentences]
-    chunks: list[Chunk] = []
+    spans: list[tuple[int, int]] = []
     i = 0
     while i < len(sentences):
         j, words = i, 0
@@ -28,17 +28,17 @@ def chunk_article(article: Article, config: ChunkingConfig) -> list[Chunk]:
                                           and words + lengths[j] <= config.max_words)):
             words += lengths[j]
             j += 1
-        start, end = sentences[i][0], sentences[j - 1][1]
-        chunks.append(
-            Chunk(
-                id=f"{article.id}:{len(chunks)}", article_id=article.id, index=len(chunks),
-                start=start, end=end, text=article.text[start:end],
-            )
-        )
+        spans.append((sentences[i][0], sentences[j - 1][1]))
         if j >= len(sentences):
             break
         i = max(i + 1, j - config.overlap_sentences)
-    return chunks
+    return chunks_from_spans(article, spans)
+
+
+def chunks_from_spans(article: Article, spans: list[tuple[int, int]]) -> list[Chunk]:
+    """The article's chunks given their offsets (from the splitter or from the chunk cache)."""
+    return [Chunk(id=f"{article.id}:{i}", article_id=article.id, index=i, start=s, end=e, text=article.text[s:e])
+            for i, (s, e) in enumerate(spans)]
 
 
 def embedding_text(article: Article, chunk: Chunk) -> str:

@@ -20,13 +20,15 @@ from index import snapshot as snap
 from index.analysis import analyze
 from index.embedding import EmbeddingCache, get_embedder
 from index.fsutil import index_writes
-from ingest.chunking import ChunkingConfig, chunk_article, embedding_text, lexical_text
+from ingest.chunk_cache import ArticlePieces, ChunkCache, CleanCache
+from ingest.chunking import ChunkingConfig, chunk_article, chunks_from_spans, embedding_text, lexical_text
 from ingest.cleaning import clean, slugify
 from ingest.sources import scan_folder
 
 log = logging.getLogger(__name__)
 
 TOMBSTONES = "deleted.json"
+CHUNK_CACHE = "chunks.sqlite"
 Progress = Callable[[str, int, int], None]
 
 
@@ -83,10 +85,12 @@ def article_id_for(raw: RawDocument) -> str:
     return slugify(Path(raw.key.split("#")[0]).stem)
 
 
-def clean_documents(raws: list[RawDocument], report: IngestReport, known: set[str] | None = None) -> list[Article]:
+def clean_documents(raws: list[RawDocument], report: IngestReport, known: set[str] | None = None,
+                    cache: CleanCache | None = None) -> list[Article]:
     """Clean every document, assign unique ids, and store identical articles once.
 
     Documents whose id is already indexed go first, so a copy never takes over an existing article's id.
+    With a ``cache``, a raw document seen before under the same id is not cleaned again.
     """
     known = known or set()
     raws = sorted(raws, key=lambda r: article_id_for(r) not in known)
@@ -98,11 +102,16 @@ def clean_documents(raws: list[RawDocument], report: IngestReport, known: set[st
         article_id, n = base, 2
         while article_id in used:
             article_id, n = f"{base}-{n}", n + 1
-        try:
-            article = clean(raw, article_id)
-        except InvalidArticleError as exc:
-            report.skipped[raw.key] = str(exc).removeprefix(f"{raw.key}: ")
-            continue
+        key = CleanCache.key(raw, article_id) if cache else ""
+        article = cache.get(key) if cache else None
+        if article is None:
+            try:
+                article = clean(raw, article_id)
+            except InvalidArticleError as exc:
+                report.skipped[raw.key] = str(exc).removeprefix(f"{raw.key}: ")
+                continue
+            if cache:
+                cache.put(key, article)
         if article.content_hash in by_hash:
             report.duplicates[raw.key] = by_hash[article.content_hash]
             continue
@@ -144,17 +153,28 @@ def chunking_config(settings: Settings) -> ChunkingConfig:
 def prepare(
     articles: list[Article], settings: Settings, cache_path: Path, progress: Progress | None = None
 ) -> Prepared:
-    """Chunk, tokenise and embed articles; vectors of unchanged chunks come from the cache."""
+    """Chunk, tokenise and embed articles; unchanged articles come from the chunk and embedding caches."""
     chunking = chunking_config(settings)
+    pieces_cache = ChunkCache(cache_path.with_name(CHUNK_CACHE), json.dumps(asdict(chunking), sort_keys=True))
+    keys = [pieces_cache.key(a) for a in articles]
+    known = pieces_cache.get_many(keys)
+    fresh: list[tuple[str, ArticlePieces]] = []
     chunks: list[Chunk] = []
     embed_texts: list[str] = []
     lexical_tokens: list[list[str]] = []
-    for article in articles:
-        for chunk in chunk_article(article, chunking):
-            chunks.append(chunk)
-            embed_texts.append(embedding_text(article, chunk))
-            lexical_tokens.append(analyze(lexical_text(article, chunk)))
-    embedder = get_embedder(settings.embedding_model, settings.threads)
+    for article, key in zip(articles, keys, strict=True):
+        pieces = known.get(key)
+        if pieces is None:
+            split = chunk_article(article, chunking)
+            pieces = ArticlePieces([(c.start, c.end) for c in split],
+                                   [analyze(lexical_text(article, c)) for c in split])
+            fresh.append((key, pieces))
+        else:
+            split = chunks_from_spans(article, pieces.spans)
+        chunks.extend(split)
+        embed_texts.extend(embedding_text(article, c) for c in split)
+        lexical_tokens.extend(pieces.tokens)
+    embedder = get_embedder(settings.embedding_model, settings.threads, settings.embedding_coalesce_max_texts)
     cache = EmbeddingCache(cache_path, embedder.model_id, embedder.dimension)
     done = 0
 
@@ -165,6 +185,7 @@ def prepare(
             progress("embedding", done, len(embed_texts))
 
     vectors, embedded = cache.embed(embedder, embed_texts, settings.embedding_batch_size, tick)
+    pieces_cache.put_many(fresh)
     return Prepared(chunks, vectors, lexical_tokens, embedder.model_id, embedded)
 
 
@@ -186,7 +207,11 @@ def build_snapshot(
 
     with snap.write_lock(data_dir):
         prev_version, prev_manifest, previous = _previous_articles(data_dir)
-        articles = clean_documents(raws, report, set(previous))
+        clean_cache = CleanCache(data_dir / CHUNK_CACHE)
+        try:
+            articles = clean_documents(raws, report, set(previous), clean_cache)
+        finally:
+            clean_cache.close()
         present_keys = {a.source_key for a in articles} | set(report.duplicates)
         for old in previous.values():
             source_file = old.source_key.split("#")[0]

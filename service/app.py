@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import anyio.to_thread
 from fastapi import FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse
@@ -18,6 +19,7 @@ from service.api import router
 from service.metrics import Metrics
 from service.middleware import REQUEST_ID_HEADER, BodyLimitMiddleware, RequestContextMiddleware
 from service.ratelimit import limiter_for
+from service.runtime import limit_malloc_arenas
 from service.state import IndexState
 from service.stream import router as stream_router
 
@@ -35,6 +37,8 @@ def create_app(settings: Settings | None = None, state: IndexState | None = None
         index = state or IndexState(settings)
         app.state.index = index
         index.jobs.listeners.append(app.state.metrics.observe_job)
+        limit_malloc_arenas(settings.malloc_arenas)
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.request_threads
         index.start()
         watcher = None
         if watch:

@@ -129,7 +129,8 @@ class IndexState:
 
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
         self.settings = settings
-        self.embedder = embedder or get_embedder(settings.embedding_model, settings.threads)
+        self.embedder = embedder or get_embedder(settings.embedding_model, settings.threads,
+                                                 settings.embedding_coalesce_max_texts)
         self.generator_guard = GeneratorGuard(settings.generator_max_waiting, settings.generator_wait_seconds,
                                               settings.generator_timeout_seconds)
         provider = generator_provider(settings)
