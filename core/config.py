@@ -33,7 +33,7 @@ class Settings(BaseSettings):
     retrieval_candidates: int = Field(50, description="Candidates taken from each of BM25 and dense search.")
     fusion: str = Field("rrf", description="How BM25 and dense results are fused: rrf or convex.")
     rrf_k: int = 60
-    dense_weight: float = Field(0.5, description="Weight of the dense ranking in fusion (BM25 has lexical_weight).")
+    dense_weight: float = Field(1.0, description="Weight of the dense ranking in fusion (BM25 has lexical_weight).")
     lexical_weight: float = 1.0
     recency_half_life_days: float | None = Field(
         7.0, description="With an as_of day, prefer articles this many days old or newer (unset: only when asked).")

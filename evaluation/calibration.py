@@ -125,10 +125,14 @@ class FitResult:
     per_dataset: dict[str, list[Point]]
 
 
-def fit_reports(reports: dict[str, list[dict[str, Any]]], mode: str, l2: float = 1.0) -> FitResult:
+def fit_reports(reports: dict[str, list[dict[str, Any]]], mode: str, l2: float = 1.0, primary: str | None = None,
+                max_primary_loss: float = 0.5) -> FitResult:
     """Fit the confidence model of one answer mode on several datasets' reports, each dataset weighted equally.
 
-    The threshold is the one that maximises the mean F1 over the datasets (abstention right on unanswerable).
+    The threshold maximises the mean F1 over the datasets (abstention right on unanswerable questions), among
+    the thresholds that cost the ``primary`` dataset (the news benchmark, all answerable) at most
+    ``max_primary_loss`` F1 points: SQuAD's half-unanswerable mix would otherwise push the service into
+    refusing answers it has.
     """
     from service.confidence import FEATURES, LogisticModel, fit
 
@@ -154,6 +158,39 @@ def fit_reports(reports: dict[str, list[dict[str, Any]]], mode: str, l2: float =
         per_dataset[name] = sweep([{"prediction": c, "confidence": model.probability(f), "gold": g}
                                    for f, c, g in rows], thresholds)
     means = [sum(points[i].f1 for points in per_dataset.values()) / len(per_dataset) for i in range(len(thresholds))]
-    best_i = max(range(len(thresholds)), key=lambda i: (means[i], -abs(thresholds[i] - 0.5)))
+    allowed = list(range(len(thresholds)))
+    if primary in per_dataset:
+        top = max(p.f1 for p in per_dataset[primary])
+        allowed = [i for i in allowed if per_dataset[primary][i].f1 >= top - max_primary_loss] or allowed
+    best_i = max(allowed, key=lambda i: (means[i], -abs(thresholds[i] - 0.5)))
     tuned = LogisticModel(model.features, model.weights, model.bias, thresholds[best_i], model.mean, model.scale)
     return FitResult(mode, tuned, thresholds[best_i], per_dataset)
+
+
+def replay(predictions: list[dict[str, Any]], model: Any) -> dict[str, float]:
+    """What the fitted model would have shown on a report: answered share, F1, and RGB-style accuracy by noise.
+
+    The decision is a pure function of the recorded features, so this equals a fresh run with the model.
+    """
+    shown: list[tuple[dict[str, Any], str | None]] = []
+    for p in predictions:
+        rows = _calibration_rows([p])
+        if not rows:
+            continue
+        features, candidate, _ = rows[0]
+        keep = candidate is not None and model.probability(features) >= model.threshold
+        shown.append((p, candidate if keep else None))
+    if not shown:
+        return {}
+    out: dict[str, float] = {
+        "answered_pct": round(100 * sum(a is not None for _, a in shown) / len(shown), 2),
+        "f1": round(100 * m.mean(m.answer_scores(a, p["gold"])[1] for p, a in shown), 2),
+        "em": round(100 * m.mean(m.answer_scores(a, p["gold"])[0] for p, a in shown), 2),
+    }
+    for rate in sorted({p["noise"] for p, _ in shown if "noise" in p}):
+        rows_at = [(p, a) for p, a in shown if p.get("noise") == rate]
+        correct = [(a is None) if rate >= 1.0 else (a is not None and m.contains_answer(a, p["gold"]))
+                   for p, a in rows_at]
+        key = "negative_rejection_pct" if rate >= 1.0 else f"accuracy_noise_{rate:.1f}"
+        out[key] = round(100 * m.mean(float(c) for c in correct), 2)
+    return out

@@ -166,7 +166,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    from evaluation.calibration import best, fit_reports, load_predictions, plot, sweep, table
+    from evaluation.calibration import best, fit_reports, load_predictions, plot, replay, sweep, table
     from service.confidence import DEFAULT_PATH, ConfidenceModels
 
     reports: dict[str, list[dict[str, object]]] = {}
@@ -177,7 +177,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         reports[report.stem] = load_predictions(report)
     if args.fit:
         try:
-            result = fit_reports(reports, args.fit)
+            primary = args.primary or next(iter(reports))
+            result = fit_reports(reports, args.fit, primary=primary, max_primary_loss=args.max_primary_loss)
         except ValueError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return EXIT_ERROR
@@ -189,10 +190,12 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         series = {f"{name} (fitted)": points for name, points in result.per_dataset.items()}
         for name, points in result.per_dataset.items():
             print(f"## {name}, fitted {args.fit} confidence\n\n{table(points)}\n")
+            print(f"at the chosen threshold: {replay(reports[name], result.model)}\n")
         weights = ", ".join(f"{f} {w:+.2f}" for f, w in zip(result.model.features, result.model.weights,
                                                                   strict=True))
         print(f"weights (standardised): {weights}; bias {result.model.bias:+.2f}")
-        print(f"threshold {result.threshold:.3f} (best mean F1 over the datasets); model written to {target}")
+        print(f"threshold {result.threshold:.3f} (best mean F1 over the datasets, {primary} losing at most "
+              f"{args.max_primary_loss} F1); model written to {target}")
     else:
         series = {}
         for name, predictions in reports.items():
@@ -270,6 +273,10 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--plot", type=Path, default=None, help="write the trade-off plot (PNG) here")
     cal.add_argument("--fit", choices=["extractive", "generative"], default=None,
                      help="fit this mode's confidence model on the reports and choose its threshold")
+    cal.add_argument("--primary", default=None,
+                     help="report (file stem) whose F1 the threshold may cost at most --max-primary-loss "
+                          "(default: the first report)")
+    cal.add_argument("--max-primary-loss", type=float, default=0.5, help="F1 points the primary report may lose")
     cal.add_argument("--write", type=Path, default=None,
                      help="where to write the fitted model (default: the packaged service/confidence.json)")
     cal.set_defaults(func=cmd_calibrate)
