@@ -207,11 +207,12 @@ def build_snapshot(
 
     with snap.write_lock(data_dir):
         prev_version, prev_manifest, previous = _previous_articles(data_dir)
-        clean_cache = CleanCache(data_dir / CHUNK_CACHE)
-        try:
-            articles = clean_documents(raws, report, set(previous), clean_cache)
-        finally:
-            clean_cache.close()
+        with index_writes(data_dir, "the chunk cache", (OSError, sqlite3.Error)):
+            clean_cache = CleanCache(data_dir / CHUNK_CACHE)
+            try:
+                articles = clean_documents(raws, report, set(previous), clean_cache)
+            finally:
+                clean_cache.close()
         present_keys = {a.source_key for a in articles} | set(report.duplicates)
         for old in previous.values():
             source_file = old.source_key.split("#")[0]
@@ -243,7 +244,7 @@ def build_snapshot(
             report.seconds = time.perf_counter() - started
             return report
 
-        with index_writes(data_dir, "the embedding cache", (OSError, sqlite3.Error)):
+        with index_writes(data_dir, "the embedding and chunk caches", (OSError, sqlite3.Error)):
             prepared = prepare(articles, settings, data_dir / "embeddings.sqlite", progress)
         report.chunks, report.embedded = len(prepared.chunks), prepared.embedded
         delay = settings.fault_delay_ms / 1000

@@ -175,13 +175,15 @@ class Answerer:
             "extractive (the generator found no answer)"
         agree = False
         if grounded is not None:
-            gen_span, _, gen_note = grounded
+            gen_span, gen_score, gen_note = grounded
             agree = ext is not None and _overlaps(ext, gen_span)
             fuller = ext is not None and ext.article.id == gen_span.article.id and ext.start <= gen_span.start \
                 and gen_span.end <= ext.end and (ext.start, ext.end) != (gen_span.start, gen_span.end)
             if fuller:
                 signals["chosen"] = "extractive (contains the generated answer)"
                 note = (ext.note if ext is not None else "") or reading.reason
+            elif ext is not None and not agree and reading.confidence > gen_score:
+                signals["chosen"] = "extractive (more confident, disagrees)"
             else:
                 span, note = gen_span, gen_note
                 signals["chosen"] = "generated"

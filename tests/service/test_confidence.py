@@ -27,10 +27,9 @@ def test_model_round_trips_through_json(tmp_path: Path) -> None:
     assert loaded.model("extractive").probability({"a": 1.0}) == model.probability({"a": 1.0})  # type: ignore[union-attr]
 
 
-def test_packaged_models_cover_both_modes_with_their_features() -> None:
-    packaged = ConfidenceModels.load(DEFAULT_PATH)
-    for mode, features in FEATURES.items():
-        model = packaged.model(mode)
-        assert model is not None, f"service/confidence.json lacks the {mode} model: run article-qa calibrate --fit"
-        assert model.features == features and 0.0 < model.threshold < 1.0
-        assert len(model.weights) == len(model.mean) == len(model.scale) == len(features)
+def test_packaged_extractive_model_has_its_features() -> None:
+    """Only the extractive model ships: the generative fit was not robust enough (see docs/evaluation.md)."""
+    model = ConfidenceModels.load(DEFAULT_PATH).model("extractive")
+    assert model is not None, "service/confidence.json lacks the extractive model: run article-qa calibrate --fit"
+    assert model.features == FEATURES["extractive"] and 0.0 < model.threshold < 1.0
+    assert len(model.weights) == len(model.mean) == len(model.scale) == len(model.features)
