@@ -154,7 +154,8 @@ def peer(python: Path, system: str, work: Path, settings: Settings, extra: list[
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, required=True, help="data folder with the realtimeqa snapshot")
-    parser.add_argument("--venv", type=Path, default=Path("/work/cache/peers-venv"), help="the peers' venv")
+    parser.add_argument("--venv", type=Path, default=Path.home() / ".cache" / "article-qa" / "peers-venv",
+                        help="the peers' venv (created if missing)")
     parser.add_argument("--work", type=Path, help="folder for the shared inputs and peer results")
     parser.add_argument("--dataset", default="realtimeqa-news")
     parser.add_argument("--systems", default=",".join(PEERS), help="peers to run (comma-separated)")
