@@ -14,6 +14,8 @@ from typing import ClassVar
 
 import numpy as np
 
+from index.fsutil import open_cache_db
+
 
 class Embedder(ABC):
     """Maps texts to L2-normalised float32 vectors; ``model_id`` names the weights for cache keys."""
@@ -158,14 +160,11 @@ class EmbeddingCache:
         self._path = path
         self._model_id = model_id
         self._dimension = dimension
-        path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as con:
             con.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vec BLOB NOT NULL)")
 
     def _connect(self) -> sqlite3.Connection:
-        con = sqlite3.connect(self._path, timeout=30)
-        con.execute("PRAGMA journal_mode=WAL")
-        return con
+        return open_cache_db(self._path)
 
     def key(self, text: str) -> str:
         return hashlib.sha256(f"{self._model_id}\n{text}".encode()).hexdigest()

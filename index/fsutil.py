@@ -103,3 +103,11 @@ def index_writes(where: Path, what: str,
                 f"the disk holding {where} is full while writing {what}; free some space and rebuild "
                 f"(the previous snapshot is kept) [{type(exc).__name__}: {exc}]") from exc
         raise IndexWriteError(f"could not write {what} in {where}: {type(exc).__name__}: {exc}") from exc
+
+
+def open_cache_db(path: Path) -> sqlite3.Connection:
+    """A WAL-mode SQLite connection for the on-disk caches: readers never block the one writer."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = sqlite3.connect(path, timeout=30)
+    con.execute("PRAGMA journal_mode=WAL")
+    return con

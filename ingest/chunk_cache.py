@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.documents import Article, RawDocument
+from index.fsutil import open_cache_db
 
 # Bump when cleaning, chunking or the lexical analyser change behaviour without a settings change.
 FORMAT = 1
@@ -30,14 +31,11 @@ class ChunkCache:
     def __init__(self, path: Path, stamp: str) -> None:
         self._path = path
         self._stamp = f"{FORMAT}\n{stamp}"
-        path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as con:
             con.execute("CREATE TABLE IF NOT EXISTS pieces (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
 
     def _connect(self) -> sqlite3.Connection:
-        con = sqlite3.connect(self._path, timeout=30)
-        con.execute("PRAGMA journal_mode=WAL")
-        return con
+        return open_cache_db(self._path)
 
     def key(self, article: Article) -> str:
         body = json.dumps(article.to_dict(), sort_keys=True, ensure_ascii=False)
@@ -69,9 +67,7 @@ class CleanCache:
     """Cleaned articles keyed by (format, assigned id, the whole raw document); an open connection per build."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._con = sqlite3.connect(path, timeout=30)
-        self._con.execute("PRAGMA journal_mode=WAL")
+        self._con = open_cache_db(path)
         self._con.execute("CREATE TABLE IF NOT EXISTS articles (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
         self._fresh: list[tuple[str, str]] = []
 

@@ -49,27 +49,25 @@ if [ "$generator" = 1 ]; then
     "from service.model_files import assemble; print('generator model:', assemble('qwen2.5-0.5b'))"
 fi
 
-if [ "$browser" = 1 ] && [ ! -x /usr/bin/chromium ]; then
+# apt_install PACKAGE WHAT: installs a Debian package as root; otherwise says how and stops.
+apt_install() {
   if [ "$(id -u)" = "0" ]; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -q >/dev/null
-    apt-get install -y -q chromium >/dev/null
+    apt-get install -y -q "$1" >/dev/null
   else
-    echo "The page tests need Chromium: run 'sudo apt-get install chromium' and try again." >&2
+    echo "$2 needs $1: run 'sudo apt-get install $1' and try again." >&2
     exit 1
   fi
+}
+
+if [ "$browser" = 1 ] && [ ! -x /usr/bin/chromium ]; then
+  apt_install chromium "The page tests"
 fi
 
 if [ "$browser" = 1 ] && [ ! -f "$CACHE/npm/node_modules/axe-core/axe.min.js" ]; then
   if ! command -v npm >/dev/null; then
-    if [ "$(id -u)" = "0" ]; then
-      export DEBIAN_FRONTEND=noninteractive
-      apt-get update -q >/dev/null
-      apt-get install -y -q npm >/dev/null
-    else
-      echo "The accessibility test needs npm: run 'sudo apt-get install npm' and try again." >&2
-      exit 1
-    fi
+    apt_install npm "The accessibility test"
   fi
   mkdir -p "$CACHE/npm"
   npm install --silent --no-audit --no-fund --prefix "$CACHE/npm" "axe-core@$AXE_VERSION" >/dev/null

@@ -143,11 +143,7 @@ class Answerer:
                 "generative answers need the local generator: run scripts/install.sh --generator "
                 "(or ask with mode 'extractive')")
         if not use_generator or self.generator is None or not evidence:
-            confidence, threshold = self._calibrated("extractive", features, reading.confidence)
-            self._record(signals, features, reading.span, confidence, threshold)
-            if reading.span is not None and confidence >= threshold:
-                return self._answer(text, reading.span, confidence, reading.reason, hits, chosen, timings, signals)
-            return self._abstain(text, reading, hits, chosen, timings, signals, confidence)
+            return self._extractive(text, reading, features, hits, chosen, timings, signals)
 
         t3 = time.perf_counter()
         windows = grounding.windows(evidence, self.settings.generator_passages, self.settings.generator_neighbours)
@@ -158,11 +154,7 @@ class Answerer:
             if chosen != AnswerMode.AUTO:
                 raise
             signals["generator"] = "busy: answered extractively"
-            confidence, threshold = self._calibrated("extractive", features, reading.confidence)
-            self._record(signals, features, reading.span, confidence, threshold)
-            if reading.span is not None and confidence >= threshold:
-                return self._answer(text, reading.span, confidence, reading.reason, hits, chosen, timings, signals)
-            return self._abstain(text, reading, hits, chosen, timings, signals, confidence)
+            return self._extractive(text, reading, features, hits, chosen, timings, signals)
         timings["generate"] = (time.perf_counter() - t3) * 1000
         timings["first_token"] = proposal.first_token_seconds * 1000
         signals.update(generated=proposal.answer, generated_passage=proposal.passage, raw=proposal.raw[:200])
@@ -201,6 +193,16 @@ class Answerer:
                   "The answer was not supported strongly enough.")
         return self._abstain(text, Reading(None, reading.confidence, reason, evidence), hits, chosen, timings,
                              signals, confidence)
+
+    def _extractive(self, text: str, reading: Reading, features: dict[str, float], hits: list[ScoredChunk],
+                    mode: AnswerMode, timings: dict[str, float],
+                    signals: dict[str, float | str | None]) -> AnswerResult:
+        """The extractive span, answered or abstained on by the extractive confidence model."""
+        confidence, threshold = self._calibrated("extractive", features, reading.confidence)
+        self._record(signals, features, reading.span, confidence, threshold)
+        if reading.span is not None and confidence >= threshold:
+            return self._answer(text, reading.span, confidence, reading.reason, hits, mode, timings, signals)
+        return self._abstain(text, reading, hits, mode, timings, signals, confidence)
 
     def _calibrated(self, mode: str, features: dict[str, float], fallback: float) -> tuple[float, float]:
         """The calibrated confidence and the threshold to answer at (the setting overrides the fitted one)."""
