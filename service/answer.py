@@ -18,12 +18,33 @@ from index.snapshot import Snapshot
 from service import grounding, temporal
 from service.confidence import ConfidenceModels
 from service.generator import Generator, Proposal
+from service.model_files import GeneratorProfile, profile
 from service.question import Question, analyze_question
 from service.reader import Evidence, ExtractiveReader, ReaderConfig, Reading, Span, TermWeights
 
 
 def _overlaps(a: Span, b: Span) -> bool:
     return a.article.id == b.article.id and a.start < b.end and b.start < a.end
+
+
+def _same_answer(a: str, b: str) -> bool:
+    """Two answers agree when one's words contain the other's ("Ford" and "Ford Motor Co")."""
+    wa, wb = analyze(a), analyze(b)
+    if not wa or not wb:
+        return False
+    short, long = (wa, wb) if len(wa) <= len(wb) else (wb, wa)
+    return any(long[i:i + len(short)] == short for i in range(len(long) - len(short) + 1))
+
+
+@dataclass(frozen=True)
+class Grounded:
+    """The grounding check's verdict: the supported span with its score, or why there is none."""
+
+    span: Span | None = None
+    score: float = 0.0
+    note: str = ""
+    agrees: bool = False
+    failure: str = ""
 
 
 def rerank(hits: list[ScoredChunk], evidence: list[Evidence], weight: float) -> list[ScoredChunk]:
@@ -87,6 +108,7 @@ class Answerer:
         self.settings = settings
         self.embedder = embedder
         self.generator = generator
+        self.profile = self._profile(settings)
         self.retriever = HybridRetriever(
             snapshot, embedder,
             RetrievalConfig(settings.retrieval_candidates, settings.rrf_k, settings.dense_weight,
@@ -95,6 +117,16 @@ class Answerer:
         self.reader = ExtractiveReader(
             TermWeights.from_bm25(snapshot.lexical), lambda texts: embedder.encode(texts, batch_size=16),
             ReaderConfig(),
+        )
+
+    @staticmethod
+    def _profile(settings: Settings) -> GeneratorProfile:
+        """The configured model's prompt shape and trust, with any setting overriding its own value."""
+        base = profile(settings.generator_model)
+        return GeneratorProfile(
+            base.passages if settings.generator_passages is None else settings.generator_passages,
+            base.neighbours if settings.generator_neighbours is None else settings.generator_neighbours,
+            base.override_margin if settings.generator_override_margin is None else settings.generator_override_margin,
         )
 
     def validate(self, question: str) -> str:
@@ -146,7 +178,7 @@ class Answerer:
             return self._extractive(text, reading, features, hits, chosen, timings, signals)
 
         t3 = time.perf_counter()
-        windows = grounding.windows(evidence, self.settings.generator_passages, self.settings.generator_neighbours)
+        windows = grounding.windows(evidence, self.profile.passages, self.profile.neighbours)
         try:
             proposal = self.generator().propose(text, [w.prompt_text(self.settings.generator_titles)
                                                        for w in windows], self.settings.generator_max_tokens, on_token)
@@ -158,28 +190,33 @@ class Answerer:
         timings["generate"] = (time.perf_counter() - t3) * 1000
         timings["first_token"] = proposal.first_token_seconds * 1000
         signals.update(generated=proposal.answer, generated_passage=proposal.passage, raw=proposal.raw[:200])
+        if proposal.unusable:
+            signals["generator"] = "unusable reply: answered extractively"
+            return self._extractive(text, reading, features, hits, chosen, timings, signals)
         grounded = self._ground(parsed, proposal, windows, evidence, reading)
-        signals["grounded"] = "yes" if grounded is not None else "no"
+        signals["grounded"] = "yes" if grounded.span is not None else f"no: {grounded.failure}"
         ext = reading.span
         span: Span | None = ext
         note = reading.reason
         signals["chosen"] = "extractive (generated answer unsupported)" if proposal.answer else \
             "extractive (the generator found no answer)"
         agree = False
-        if grounded is not None:
-            gen_span, gen_score, gen_note = grounded
-            agree = ext is not None and _overlaps(ext, gen_span)
+        if grounded.span is not None:
+            gen_span, gen_score, gen_note = grounded.span, grounded.score, grounded.note
+            signals["generated_support"] = round(gen_score, 4)
+            agree = ext is not None and (_overlaps(ext, gen_span) or grounded.agrees)
             fuller = ext is not None and ext.article.id == gen_span.article.id and ext.start <= gen_span.start \
                 and gen_span.end <= ext.end and (ext.start, ext.end) != (gen_span.start, gen_span.end)
             if fuller:
                 signals["chosen"] = "extractive (contains the generated answer)"
                 note = (ext.note if ext is not None else "") or reading.reason
-            elif ext is not None and not agree and reading.confidence > gen_score:
+            elif ext is not None and not agree and \
+                    reading.confidence > gen_score + self.profile.override_margin:
                 signals["chosen"] = "extractive (more confident, disagrees)"
             else:
                 span, note = gen_span, gen_note
                 signals["chosen"] = "generated"
-        features.update(gen_none=float(proposal.answer is None), gen_grounded=float(grounded is not None),
+        features.update(gen_none=float(proposal.answer is None), gen_grounded=float(grounded.span is not None),
                         gen_agree=float(agree), gen_chosen=float(signals["chosen"] == "generated"))
         if span is not None and span is not ext:
             features.update(self._span_features(parsed, span))
@@ -188,7 +225,7 @@ class Answerer:
         if span is not None and confidence >= threshold:
             return self._answer(text, span, confidence, note, hits, chosen, timings, signals)
         reason = ("The model's answer was not found in the passages, so it is not shown."
-                  if proposal.answer and grounded is None else
+                  if proposal.answer and grounded.span is None else
                   "The passages do not contain the answer." if proposal.answer is None else
                   "The answer was not supported strongly enough.")
         return self._abstain(text, Reading(None, reading.confidence, reason, evidence), hits, chosen, timings,
@@ -245,35 +282,41 @@ class Answerer:
                 "focus_missing": float(missing)}
 
     def _ground(self, question: Question, proposal: Proposal, windows: list[grounding.Window],
-                evidence: list[Evidence], reading: Reading) -> tuple[Span, float, str] | None:
-        """The proposal as a verbatim article span, if it is in the passage it names and that passage fits."""
+                evidence: list[Evidence], reading: Reading) -> Grounded:
+        """The proposal as a verbatim article span, if a passage shown holds it and that passage fits the question.
+
+        The named passage is tried first. "Fits" is judged on the whole window the model read (with its
+        title), since the sentence holding an answer often does not repeat the question's words.
+        """
         if proposal.answer is None:
-            return None
+            return Grounded(failure="the generator found no answer")
         named = proposal.passage if proposal.passage and 1 <= proposal.passage <= len(windows) else None
         order = ([windows[named - 1]] if named else []) + [w for i, w in enumerate(windows, 1) if i != named]
         found = next(((w, loc) for w in order if (loc := grounding.locate(proposal.answer, w)) is not None), None)
         if found is None:
-            return None
+            return Grounded(failure="not found in the passages")
         window, (start, end) = found
         article = window.article
         if article.text[start:end].lower() in question.text.lower():
-            return None
+            return Grounded(failure="repeats the question")
         s_start, s_end = grounding.sentence_around(article, start, end)
         sentence = article.text[s_start:s_end]
-        previous = article.text[max(0, s_start - 300):s_start]
-        coverage = self.reader.coverage(question, sentence, article.title, previous)
-        if coverage < self.reader.config.min_coverage:
-            return None
+        previous = article.text[max(0, window.start - 300):window.start]
+        coverage = max(self.reader.coverage(question, sentence, article.title, previous),
+                       self.reader.coverage(question, window.text, article.title, previous))
+        if coverage < self.settings.grounding_min_coverage:
+            return Grounded(failure=f"its passage covers too little of the question ({coverage:.2f})")
         dense = next((ev.dense for ev in evidence if ev.article.id == article.id and ev.start == s_start), None)
         if dense is None:
             dense = float(self.embedder.encode([sentence])[0] @ self.embedder.encode_query(question.text))
-        agree = reading.span is not None and reading.span.article.id == article.id and (
-            reading.span.start < end and start < reading.span.end)
+        agree = reading.span is not None and (
+            (reading.span.article.id == article.id and reading.span.start < end and start < reading.span.end)
+            or _same_answer(reading.span.text, article.text[start:end]))
         raw = -2.6 + 4.0 * coverage + 3.0 * max(dense, 0.0) + (1.0 if agree else 0.0)
         confidence = float(1.0 / (1.0 + math.exp(-raw)))
         ev = Evidence(article, s_start, s_end, 0, coverage, dense, coverage)
         note = "Generated, checked against the cited sentence" + (" and the extractive reader." if agree else ".")
-        return Span(article, start, end, 1.0, ev, note), confidence, note
+        return Grounded(Span(article, start, end, 1.0, ev, note), confidence, note, agree)
 
     def _answer(self, question: str, span: Span, confidence: float, reason: str, hits: list[ScoredChunk],
                 mode: AnswerMode, timings: dict[str, float], signals: dict[str, float | str | None]) -> AnswerResult:

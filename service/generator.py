@@ -36,6 +36,7 @@ EXAMPLES: tuple[tuple[str, str], ...] = (
      "Question: Who designed the bridge?", "NONE"),
 )
 _REPLY = re.compile(r"^\s*\[?(\d{1,2})\]?\s*[|:.)\-]\s*(.+?)\s*$")
+_ONLY_PASSAGES = re.compile(r"^\s*\[?\d{1,2}\]?(?:\s*(?:,\s|and\s|&\s)\s*\[?\d{1,2}\]?)+\s*$", re.I)
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,11 @@ class Proposal:
     raw: str
     seconds: float
     first_token_seconds: float
+
+    @property
+    def unusable(self) -> bool:
+        """A reply that lists passage numbers only ("1, 2, 4"): it says neither an answer nor NONE."""
+        return _ONLY_PASSAGES.match(self.raw.strip().splitlines()[0] if self.raw.strip() else "") is not None
 
 
 def parse_reply(raw: str) -> tuple[int | None, str | None]:

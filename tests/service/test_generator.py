@@ -8,7 +8,7 @@ import pytest
 
 from core.config import Settings
 from index.embedding import Embedder
-from service.answer import Answerer, AnswerMode
+from service.answer import Answerer, AnswerMode, _same_answer
 from service.generator import Proposal, parse_reply
 from service.grounding import Window, locate, windows
 from service.question import analyze_question
@@ -41,6 +41,15 @@ def test_parse_reply(raw: str, expected: tuple[int | None, str | None]) -> None:
     assert parse_reply(raw) == expected
 
 
+@pytest.mark.parametrize(
+    ("raw", "unusable"),
+    [("1, 2, 4", True), ("[1], [3] and [4]", True), ("2 | 3", False), ("1,300", False), ("2 | 1,300", False),
+     ("3 | five", False), ("NONE", False)],
+)
+def test_reply_listing_only_passages_is_unusable(raw: str, unusable: bool) -> None:
+    assert Proposal(*parse_reply(raw), raw, 0.1, 0.1).unusable is unusable
+
+
 def test_locate_is_verbatim_but_tolerant(seed_index: SeedIndex) -> None:
     article = seed_index.snapshot.articles["pkuhsc-manchester-joint-webinar"]
     window = Window(article, 0, len(article.text))
@@ -60,10 +69,22 @@ def test_unsupported_proposal_is_never_grounded(answerer: Answerer) -> None:
     reading = answerer.reader.read(question, result.hits, result.query_vector, evidence)
     shown = windows(evidence)
     made_up = Proposal(1, "in 1998", "1 | in 1998", 0.1, 0.1)
-    assert answerer._ground(question, made_up, shown, evidence, reading) is None
+    refused = answerer._ground(question, made_up, shown, evidence, reading)
+    assert refused.span is None and refused.failure == "not found in the passages"
+    echo = Proposal(1, "Manchester", "1 | Manchester", 0.1, 0.1)
+    assert answerer._ground(question, echo, shown, evidence, reading).failure == "repeats the question"
     real = Proposal(None, "2014", "2014", 0.1, 0.1)
     grounded = answerer._ground(question, real, shown, evidence, reading)
-    assert grounded is not None and grounded[0].text == "2014"
+    assert grounded.span is not None and grounded.span.text == "2014" and grounded.failure == ""
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [("Ford", "Ford Motor Co", True), ("the White House", "White House", True), ("New York City", "York", True),
+     ("$5", "$4.96", False), ("Squid Game", "South Korean", False), ("", "Japan", False)],
+)
+def test_same_answer_is_word_containment(a: str, b: str, same: bool) -> None:
+    assert _same_answer(a, b) is same
 
 
 def test_seed_questions_in_generative_mode(generative: Answerer) -> None:
@@ -91,3 +112,13 @@ def test_auto_mode_skips_generator_when_extractive_is_sure(generative: Answerer)
     result = generative.ask("How many rounds has the China-UK training program of clinical genomics been held?",
                             mode=AnswerMode.AUTO)
     assert result.answer == "five" and "generate" not in result.timings_ms
+
+
+def test_profile_trusts_the_larger_packaged_model_more(seed_index: SeedIndex, embedder: Embedder) -> None:
+    from service.model_files import profile
+
+    small, large, other = profile("qwen2.5-0.5b"), profile("qwen2.5-1.5b"), profile("/models/any-other.gguf")
+    assert small.override_margin < large.override_margin and other == small
+    settings = seed_index.settings.model_copy(update={"generator_model": "qwen2.5-1.5b", "generator_passages": 3})
+    chosen = Answerer(seed_index.snapshot, embedder, settings).profile
+    assert (chosen.passages, chosen.neighbours, chosen.override_margin) == (3, large.neighbours, large.override_margin)
