@@ -72,7 +72,7 @@ def table(points: list[Point]) -> str:
     return "\n".join(rows)
 
 
-def plot(series: dict[str, list[Point]], path: Path) -> Path:
+def plot(series: dict[str, list[Point]], path: Path, title: str = "answers") -> Path:
     """Answer precision against share answered, one line per dataset; needs matplotlib (eval extra)."""
     import matplotlib
 
@@ -92,7 +92,7 @@ def plot(series: dict[str, list[Point]], path: Path) -> Path:
     for ax in (left, right):
         ax.grid(alpha=0.3)
         ax.legend()
-    fig.suptitle("article-qa extractive answers: abstention trade-off")
+    fig.suptitle(f"article-qa {title}: abstention trade-off")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)

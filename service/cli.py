@@ -204,7 +204,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             top = best(points)
             print(f"## {name}\n\n{table(points)}\n\nbest threshold {top.threshold:.2f}: F1 {top.f1}\n")
     if args.plot:
-        print(f"plot: {plot(series, args.plot)}")
+        print(f"plot: {plot(series, args.plot, f'{args.fit} answers' if args.fit else 'answers')}")
     return EXIT_OK
 
 

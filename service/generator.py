@@ -6,6 +6,7 @@ whether the proposal is supported before it is ever shown.
 
 from __future__ import annotations
 
+import atexit
 import re
 import threading
 import time
@@ -115,6 +116,8 @@ class LlamaCppGenerator(Generator):
 
         self._llm = Llama(model_path=model_path, n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads,
                           verbose=False)
+        # Freed before interpreter teardown: llama.cpp's own finaliser fails once module globals are gone.
+        atexit.register(self._llm.close)
         self._lock = threading.Lock()
 
     def stream(self, messages: list[dict[str, str]], max_tokens: int) -> Iterator[str]:

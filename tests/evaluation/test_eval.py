@@ -54,6 +54,28 @@ def test_each_benchmark_runs_on_a_sample(tmp_path: Path, dataset: str, keys: lis
                 assert any(p["prediction"] in c["quote"] for c in p["citations"])
 
 
+def test_generative_eval_runs_on_a_sample(tmp_path: Path) -> None:
+    """The generative mode of the eval command, with the real local generator (installed by make test)."""
+    from service.answer import AnswerMode
+    from service.state import generator_provider
+
+    settings = Settings(datasets_dir=DATASETS, eval_dir=tmp_path)
+    provider = generator_provider(settings)
+    if provider is None:
+        pytest.skip("llama-cpp-python is not installed: run scripts/install.sh --generator (make test does)")
+    runner = runner_for(settings, EvalOptions("realtimeqa-news", AnswerMode.GENERATIVE, sample=3, seed=1,
+                                              corpus_limit=10), provider)
+    report = runner.run(runner.build_index())
+    assert report.options["mode"] == "generative" and "first_token" in report.latency_ms
+    for p in report.predictions:
+        signals = p["signals"]
+        assert "raw" in signals
+        assert ("f_gen_chosen" in signals and str(signals["grounded"]).startswith(("yes", "no"))) \
+            or signals.get("generator") == "unusable reply: answered extractively"
+        if p["prediction"] is not None:
+            assert any(p["prediction"] in c["quote"] for c in p["citations"])
+
+
 def test_eval_command_writes_json_and_markdown(tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "service.cli", "eval", "realtimeqa-news", "--sample", "3", "--corpus-limit", "5",
