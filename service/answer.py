@@ -9,6 +9,8 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import StrEnum
 
+import numpy as np
+
 from core.config import Settings
 from core.errors import GeneratorBusyError, GeneratorUnavailableError, InvalidQuestionError
 from index.analysis import analyze
@@ -193,7 +195,7 @@ class Answerer:
         if proposal.unusable:
             signals["generator"] = "unusable reply: answered extractively"
             return self._extractive(text, reading, features, hits, chosen, timings, signals)
-        grounded = self._ground(parsed, proposal, windows, evidence, reading)
+        grounded = self._ground(parsed, proposal, windows, evidence, reading, result.query_vector)
         signals["grounded"] = "yes" if grounded.span is not None else f"no: {grounded.failure}"
         ext = reading.span
         span: Span | None = ext
@@ -204,7 +206,7 @@ class Answerer:
         if grounded.span is not None:
             gen_span, gen_score, gen_note = grounded.span, grounded.score, grounded.note
             signals["generated_support"] = round(gen_score, 4)
-            agree = ext is not None and (_overlaps(ext, gen_span) or grounded.agrees)
+            agree = grounded.agrees
             fuller = ext is not None and ext.article.id == gen_span.article.id and ext.start <= gen_span.start \
                 and gen_span.end <= ext.end and (ext.start, ext.end) != (gen_span.start, gen_span.end)
             if fuller:
@@ -282,7 +284,7 @@ class Answerer:
                 "focus_missing": float(missing)}
 
     def _ground(self, question: Question, proposal: Proposal, windows: list[grounding.Window],
-                evidence: list[Evidence], reading: Reading) -> Grounded:
+                evidence: list[Evidence], reading: Reading, query_vector: np.ndarray) -> Grounded:
         """The proposal as a verbatim article span, if a passage shown holds it and that passage fits the question.
 
         The named passage is tried first. "Fits" is judged on the whole window the model read (with its
@@ -308,15 +310,15 @@ class Answerer:
             return Grounded(failure=f"its passage covers too little of the question ({coverage:.2f})")
         dense = next((ev.dense for ev in evidence if ev.article.id == article.id and ev.start == s_start), None)
         if dense is None:
-            dense = float(self.embedder.encode([sentence])[0] @ self.embedder.encode_query(question.text))
-        agree = reading.span is not None and (
-            (reading.span.article.id == article.id and reading.span.start < end and start < reading.span.end)
-            or _same_answer(reading.span.text, article.text[start:end]))
+            dense = float(self.embedder.encode([sentence])[0] @ query_vector)
+        ev = Evidence(article, s_start, s_end, 0, coverage, dense, coverage)
+        span = Span(article, start, end, 1.0, ev, "")
+        agree = reading.span is not None and (_overlaps(reading.span, span)
+                                              or _same_answer(reading.span.text, span.text))
         raw = -2.6 + 4.0 * coverage + 3.0 * max(dense, 0.0) + (1.0 if agree else 0.0)
         confidence = float(1.0 / (1.0 + math.exp(-raw)))
-        ev = Evidence(article, s_start, s_end, 0, coverage, dense, coverage)
         note = "Generated, checked against the cited sentence" + (" and the extractive reader." if agree else ".")
-        return Grounded(Span(article, start, end, 1.0, ev, note), confidence, note, agree)
+        return Grounded(replace(span, note=note), confidence, note, agree)
 
     def _answer(self, question: str, span: Span, confidence: float, reason: str, hits: list[ScoredChunk],
                 mode: AnswerMode, timings: dict[str, float], signals: dict[str, float | str | None]) -> AnswerResult:

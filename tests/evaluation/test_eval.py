@@ -13,7 +13,7 @@ import pytest
 from core.config import Settings
 from evaluation import metrics as m
 from evaluation.runner import EvalOptions, runner_for
-from tests.conftest import ROOT, SHARED
+from tests.conftest import GENERATOR_MISSING, ROOT, SHARED
 
 DATASETS = SHARED / "datasets"
 
@@ -62,7 +62,7 @@ def test_generative_eval_runs_on_a_sample(tmp_path: Path) -> None:
     settings = Settings(datasets_dir=DATASETS, eval_dir=tmp_path)
     provider = generator_provider(settings)
     if provider is None:
-        pytest.skip("llama-cpp-python is not installed: run scripts/install.sh --generator (make test does)")
+        pytest.skip(GENERATOR_MISSING)
     runner = runner_for(settings, EvalOptions("realtimeqa-news", AnswerMode.GENERATIVE, sample=3, seed=1,
                                               corpus_limit=10), provider)
     report = runner.run(runner.build_index())

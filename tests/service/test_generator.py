@@ -13,14 +13,14 @@ from service.generator import Proposal, parse_reply
 from service.grounding import Window, locate, windows
 from service.question import analyze_question
 from service.state import generator_provider
-from tests.conftest import SEED_QUESTIONS, SeedIndex
+from tests.conftest import GENERATOR_MISSING, SEED_QUESTIONS, SeedIndex
 
 
 @pytest.fixture(scope="module")
 def generative(seed_index: SeedIndex, embedder: Embedder) -> Answerer:
     provider = generator_provider(Settings())
     if provider is None:
-        pytest.skip("llama-cpp-python is not installed: run scripts/install.sh --generator (make test does)")
+        pytest.skip(GENERATOR_MISSING)
     return Answerer(seed_index.snapshot, embedder, seed_index.settings, provider)
 
 
@@ -69,12 +69,13 @@ def test_unsupported_proposal_is_never_grounded(answerer: Answerer) -> None:
     reading = answerer.reader.read(question, result.hits, result.query_vector, evidence)
     shown = windows(evidence)
     made_up = Proposal(1, "in 1998", "1 | in 1998", 0.1, 0.1)
-    refused = answerer._ground(question, made_up, shown, evidence, reading)
+    refused = answerer._ground(question, made_up, shown, evidence, reading, result.query_vector)
     assert refused.span is None and refused.failure == "not found in the passages"
     echo = Proposal(1, "Manchester", "1 | Manchester", 0.1, 0.1)
-    assert answerer._ground(question, echo, shown, evidence, reading).failure == "repeats the question"
+    echoed = answerer._ground(question, echo, shown, evidence, reading, result.query_vector)
+    assert echoed.failure == "repeats the question"
     real = Proposal(None, "2014", "2014", 0.1, 0.1)
-    grounded = answerer._ground(question, real, shown, evidence, reading)
+    grounded = answerer._ground(question, real, shown, evidence, reading, result.query_vector)
     assert grounded.span is not None and grounded.span.text == "2014" and grounded.failure == ""
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import threading
 import time
 from collections.abc import Iterator
@@ -13,14 +12,12 @@ import httpx
 import pytest
 
 from index.embedding import Embedder
-from tests.conftest import LiveServer, SeedIndex, start_server
+from tests.conftest import LiveServer, SeedIndex, needs_generator, start_server
 
 QUESTION = "When was the Manchester joint centre founded?"
 OTHER = "How many graduates has PolyU trained?"
 
-pytestmark = pytest.mark.skipif(importlib.util.find_spec("llama_cpp") is None,
-                                reason="llama-cpp-python is not installed: run scripts/install.sh --generator "
-                                       "(make test does)")
+pytestmark = needs_generator
 
 
 def ask(url: str, question: str, mode: str) -> httpx.Response:

@@ -5,16 +5,14 @@ Real Chromium against the real server of ``live_server`` over the two seed artic
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import sqlite3
 
 import httpx
-import pytest
 from playwright.sync_api import Locator, expect
 
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, needs_generator
 from tests.service.browser import Session
 
 MANCHESTER = "pkuhsc-manchester-joint-webinar.txt"
@@ -52,8 +50,7 @@ def test_sources_are_shown_before_the_answer_completes(live_server: LiveServer, 
     assert desktop.page_errors == []
 
 
-@pytest.mark.skipif(importlib.util.find_spec("llama_cpp") is None,
-                    reason="llama-cpp-python is not installed: run scripts/install.sh --generator (make test does)")
+@needs_generator
 def test_generator_draft_streams_then_the_verified_answer_replaces_it(live_server: LiveServer,
                                                                       desktop: Session) -> None:
     desktop.open(live_server.url)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, needs_generator
 
 MANCHESTER_ID = "pkuhsc-manchester-joint-webinar"
 
@@ -97,8 +96,7 @@ def test_bad_request_bodies_are_json_422_before_any_stream(live_server: LiveServ
         assert r.json()["error"] == "invalid_request" and needle in r.json()["message"]
 
 
-@pytest.mark.skipif(importlib.util.find_spec("llama_cpp") is None,
-                    reason="llama-cpp-python is not installed: run scripts/install.sh --generator (make test does)")
+@needs_generator
 def test_generator_tokens_stream_before_the_verified_answer(live_server: LiveServer) -> None:
     events = stream(live_server, {"question": "Which hospital has held the China-UK clinical genomics training "
                                               "program?", "mode": "generative"}, timeout=300)
