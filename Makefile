@@ -17,5 +17,6 @@ test:
 	.venv/bin/python -m pytest
 
 lint:
-	.venv/bin/ruff check core ingest index service evaluation tests bench
-	.venv/bin/mypy core ingest index service evaluation tests bench
+	.venv/bin/ruff check core ingest index qa service evaluation cli tests bench
+	.venv/bin/mypy core ingest index qa service evaluation cli tests bench
+	.venv/bin/lint-imports

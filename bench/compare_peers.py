@@ -37,7 +37,7 @@ from index.retriever import HybridRetriever, RetrievalConfig, SearchFilters
 from ingest.chunking import embedding_text, lexical_text
 from ingest.cleaning import slugify
 from ingest.pipeline import build_snapshot
-from service import temporal
+from qa import temporal
 
 PEERS = ("txtai", "haystack")
 REQUIREMENTS = ROOT / "bench" / "peers" / "requirements.txt"

@@ -11,6 +11,9 @@ import random
 from datetime import date
 
 import numpy as np
+from service.answer import rerank
+from service.question import analyze_question
+from service.reader import ExtractiveReader, TermWeights
 
 from core.config import Settings
 from evaluation import metrics as m
@@ -19,10 +22,7 @@ from index import snapshot as snap
 from index.embedding import Embedder, get_embedder
 from index.retriever import HybridRetriever, RetrievalConfig, SearchFilters
 from ingest.cleaning import slugify
-from service import temporal
-from service.answer import rerank
-from service.question import analyze_question
-from service.reader import ExtractiveReader, TermWeights
+from qa import temporal
 
 
 def main() -> None:

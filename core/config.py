@@ -46,28 +46,25 @@ class Settings(BaseSettings):
     max_question_chars: int = 1000
     abstain_threshold: float | None = Field(
         None, description="Answers with lower confidence become abstentions (unset: the threshold fitted on dev data).")
-    confidence_model: Path | None = Field(
-        None, description="Fitted confidence model (JSON from `article-qa calibrate --fit`; unset: the packaged one).")
+    decision_model: Path | None = Field(
+        None, description="Fitted answer/abstain models (JSON from `article-qa calibrate --fit`; unset: the packaged "
+                          "qa/decision.json).")
 
-    answer_mode: str = Field("extractive", description="Default answer mode: extractive, generative or auto.")
+    answer_mode: str = Field(
+        "auto", description="Default answer mode: auto (the generator when installed, after an extractive draft; "
+                            "else extractive), generative or extractive.")
     generator_backend: str = Field("llama-cpp", description="Generator backend name.")
     generator_model: str = Field(
         "qwen2.5-0.5b", description="A GGUF file path, or a packaged model: qwen2.5-0.5b or qwen2.5-1.5b.")
-    generator_ctx: int = 2048
-    generator_threads: int = 2
-    generator_max_tokens: int = 40
+    generator_ctx: int = Field(2048, description="Context window of the generator, in tokens.")
+    generator_threads: int = Field(2, description="CPU threads the generator uses.")
+    generator_max_tokens: int = Field(24, description="Longest answer the generator may write, in tokens.")
     generator_passages: int | None = Field(
-        None, description="Evidence sentences shown to the generator; unset: the packaged model's own value.")
+        None, description="Evidence windows shown to the generator; unset: the packaged model's own value.")
     generator_neighbours: int | None = Field(
         None, description="Sentences either side of each evidence sentence shown; unset: the model's own value.")
-    grounding_min_coverage: float = Field(
-        0.25, description="Share of the question's weighted terms the passage holding a generated answer must cover.")
-    generator_override_margin: float | None = Field(
-        None, description="How much more confident the extractive reader must be to override a disagreeing "
-                          "grounded generated answer (1 = never); unset: the packaged model's own value.")
-    generator_titles: bool = Field(False, description="Start each passage shown to the generator with its title.")
-    auto_accept_confidence: float = Field(
-        0.8, description="In auto mode, extractive answers at least this confident skip the generator.")
+    generator_context_words: int | None = Field(
+        None, description="Words of passage text shown to the generator at most; unset: the model's own value.")
     datasets_dir: Path = Field(Path("../shared/datasets"), description="Benchmark data for `article-qa eval`.")
     eval_dir: Path = Field(Path("data/eval"), description="Indexes and reports written by `article-qa eval`.")
 

@@ -53,7 +53,10 @@ _ABBREVIATIONS = {
 }
 _SENTENCE_END = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s+|$)")
 _POSSESSIVE = re.compile(r"['’]s$")
-_WORD = re.compile(r"[^\W_]+(?:['’][^\W\d_]+)?")
+# The one tokenizer: letters/digits runs, an apostrophe suffix ("Peter's", "don't"), and hyphen/dot compounds
+# ("co-host", "U.S", "3.5") kept together; ``words`` splits the compounds for lexical matching.
+TOKEN = re.compile(r"[^\W_]+(?:['’][^\W\d_]+)?(?:[-.][^\W_]+)*")
+_COMPOUND = re.compile(r"[-.]")
 
 
 def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
@@ -117,13 +120,19 @@ def _is_boundary(text: str, punct_at: int, cut: int, end: int) -> bool:
     return not (len(word) == 1 and word.isalpha())
 
 
+def tokens(text: str) -> list[tuple[int, int, str]]:
+    """``(start, end, token)`` for every token of ``text``, compounds kept whole."""
+    return [(m.start(), m.end(), m.group(0)) for m in TOKEN.finditer(text)]
+
+
+def split_compound(token: str) -> list[str]:
+    """A token's word parts, lower-cased, without a possessive "'s" ("U.S" -> ["u", "s"])."""
+    return [_POSSESSIVE.sub("", part) for part in _COMPOUND.split(token.lower()) if part]
+
+
 def words(text: str) -> list[str]:
-    """Lower-cased word tokens (hyphenated words are split)."""
-    return [_POSSESSIVE.sub("", w.lower()) for w in _WORD.findall(text)]
-
-
-def word_spans(text: str) -> list[tuple[int, int]]:
-    return [(m.start(), m.end()) for m in _WORD.finditer(text)]
+    """Lower-cased word tokens (hyphenated and dotted compounds are split)."""
+    return [w for m in TOKEN.finditer(text) for w in split_compound(m.group(0))]
 
 
 def parse_date(value: str | None) -> date | None:

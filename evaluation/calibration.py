@@ -1,7 +1,8 @@
-"""Abstention threshold sweep: from one report, the F1 / precision / recall trade-off at every threshold.
+"""Fitting and checking the answer/abstain decision from eval reports.
 
-Every prediction records the extractive candidate and its confidence even when the service abstained,
-so one evaluation run is enough to see what any threshold would have done.
+Every prediction in a report records the candidate answer and its ``DecisionFeatures`` even when the service
+abstained, so one evaluation run is enough to fit the decision model, replay any threshold, and measure how
+well calibrated the confidence is (reliability table and expected calibration error).
 """
 
 from __future__ import annotations
@@ -12,6 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from evaluation import metrics as m
+from qa.decision import FEATURES, DecisionFeatures, LogisticModel, fit
+
+THRESHOLDS = [round(0.025 * i, 3) for i in range(0, 40)]
+CORRECT_F1 = 0.5  # an answer counts as right at this SQuAD-style F1 or above
 
 
 @dataclass(frozen=True)
@@ -24,38 +29,63 @@ class Point:
     abstention_recall: float
 
 
-def _candidate(p: dict[str, Any]) -> tuple[str | None, float]:
-    signals = p.get("signals") or {}
-    if "candidate" in signals:
-        return signals.get("candidate"), float(signals.get("calibrated_confidence", p.get("confidence", 0.0)))
-    answer = p.get("prediction") or signals.get("extractive_answer")
-    confidence = float(signals.get("extractive_confidence", p.get("confidence", 0.0)) or 0.0)
-    if p.get("prediction"):
-        confidence = float(p.get("confidence", confidence))
-    return answer, confidence
+@dataclass(frozen=True)
+class Row:
+    """One decision as recorded: its features, the candidate it was about, and the gold answers."""
+
+    features: DecisionFeatures
+    candidate: str | None
+    gold: tuple[str, ...]
+    confidence: float
+    noise: float | None = None
+
+    @property
+    def right(self) -> bool:
+        return bool(self.gold) and self.candidate is not None and \
+            m.answer_scores(self.candidate, self.gold)[1] >= CORRECT_F1
 
 
-def sweep(predictions: list[dict[str, Any]], thresholds: list[float] | None = None) -> list[Point]:
-    thresholds = thresholds or [round(0.05 * i, 2) for i in range(0, 20)]
+def load_predictions(report: Path) -> list[dict[str, Any]]:
+    data: dict[str, Any] = json.loads(report.read_text(encoding="utf-8"))
+    return list(data["predictions"])
+
+
+def rows(predictions: list[dict[str, Any]]) -> list[Row]:
+    """The recorded decisions; RGB's negatives-only sets count as unanswerable (their passages lack the answer)."""
+    out = []
+    for p in predictions:
+        if "features" not in p:
+            continue
+        signals = p.get("signals") or {}
+        noise = p.get("noise")
+        gold = () if noise is not None and noise >= 1.0 else tuple(p["gold"])
+        out.append(Row(DecisionFeatures.from_dict(p["features"]), signals.get("candidate"), gold,
+                       float(p.get("confidence", 0.0)), noise))
+    return out
+
+
+def sweep(data: list[Row], model: LogisticModel | None = None, thresholds: list[float] | None = None) -> list[Point]:
+    """F1, answered share and precision at every threshold (with ``model``: its probability, else the recorded
+    confidence)."""
     points = []
-    for t in thresholds:
-        f1s, ems, answered, correct_answers, abstain_hits, unanswerable = [], [], 0, 0, 0, 0
-        for p in predictions:
-            answer, confidence = _candidate(p)
-            shown = answer if answer is not None and confidence >= t else None
-            em, f1 = m.answer_scores(shown, p["gold"])
+    scores = [model.probability(r.features) if model else r.confidence for r in data]
+    for t in thresholds or THRESHOLDS:
+        f1s, ems, answered, right, abstain_hits, unanswerable = [], [], 0, 0, 0, 0
+        for r, score in zip(data, scores, strict=True):
+            shown = r.candidate if r.candidate is not None and score >= t else None
+            em, f1 = m.answer_scores(shown, r.gold)
             f1s.append(f1)
             ems.append(em)
             if shown is not None:
                 answered += 1
-                correct_answers += f1 >= 0.5
-            if not p["gold"]:
+                right += f1 >= CORRECT_F1
+            if not r.gold:
                 unanswerable += 1
                 abstain_hits += shown is None
-        n = max(1, len(predictions))
+        n = max(1, len(data))
         points.append(Point(t, round(100 * sum(f1s) / n, 2), round(100 * sum(ems) / n, 2),
                             round(100 * answered / n, 1),
-                            round(100 * correct_answers / answered, 1) if answered else float("nan"),
+                            round(100 * right / answered, 1) if answered else float("nan"),
                             round(100 * abstain_hits / unanswerable, 1) if unanswerable else float("nan")))
     return points
 
@@ -65,132 +95,128 @@ def best(points: list[Point]) -> Point:
 
 
 def table(points: list[Point]) -> str:
-    rows = ["| threshold | F1 | EM | answered % | answers with F1 >= 0.5 (%) | unanswerable abstained (%) |",
-            "| --- | --- | --- | --- | --- | --- |"]
-    rows += [f"| {p.threshold:.2f} | {p.f1} | {p.em} | {p.answered_pct} | {p.answer_precision} | "
-             f"{p.abstention_recall} |" for p in points]
-    return "\n".join(rows)
+    lines = ["| threshold | F1 | EM | answered % | answers with F1 >= 0.5 (%) | unanswerable abstained (%) |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    lines += [f"| {p.threshold:.3f} | {p.f1} | {p.em} | {p.answered_pct} | {p.answer_precision} | "
+              f"{p.abstention_recall} |" for p in points]
+    return "\n".join(lines)
 
 
-def plot(series: dict[str, list[Point]], path: Path, title: str = "answers") -> Path:
-    """Answer precision against share answered, one line per dataset; needs matplotlib (eval extra)."""
+@dataclass(frozen=True)
+class Reliability:
+    """Predicted probability against observed accuracy in equal-width bins, and the expected calibration error."""
+
+    bins: list[tuple[float, float, float, int]]  # (bin low, mean predicted, observed right, count)
+    ece: float
+
+
+def reliability(data: list[Row], model: LogisticModel, bins: int = 10) -> Reliability:
+    """Over the candidates that exist: is "70 % confident" right 70 % of the time?"""
+    pairs = [(model.probability(r.features), float(r.right)) for r in data if r.candidate is not None]
+    out, ece = [], 0.0
+    for b in range(bins):
+        lo, hi = b / bins, (b + 1) / bins
+        members = [(p, y) for p, y in pairs if lo <= p < hi or (b == bins - 1 and p == 1.0)]
+        if not members:
+            continue
+        mean_p = sum(p for p, _ in members) / len(members)
+        acc = sum(y for _, y in members) / len(members)
+        out.append((lo, round(mean_p, 3), round(acc, 3), len(members)))
+        ece += len(members) / max(1, len(pairs)) * abs(mean_p - acc)
+    return Reliability(out, round(ece, 4))
+
+
+@dataclass(frozen=True)
+class FitResult:
+    reader: str
+    model: LogisticModel
+    per_dataset: dict[str, list[Point]]
+    reliability: Reliability
+    data: dict[str, list[Row]]
+
+
+def fit_reports(reports: dict[str, list[dict[str, Any]]], reader: str, l2: float = 1.0) -> FitResult:
+    """Fit one reader's decision on several datasets' reports, each dataset weighted equally.
+
+    Label: the candidate answer is right (F1 >= 0.5 to an answerable question). Threshold: the one that
+    maximises the mean F1 over the datasets, where an abstention is right exactly on unanswerable questions.
+    """
+    family = "extractive" if reader == "extractive" else "generative"
+    data = {name: rs for name, predictions in reports.items() if (rs := rows(predictions))}
+    if not data:
+        raise ValueError("the reports hold no recorded features; rerun `article-qa eval` with this version")
+    features, labels, weights = [], [], []
+    for rs in data.values():
+        for r in rs:
+            features.append(r.features)
+            labels.append(int(r.right))
+            weights.append(1.0 / len(rs))
+    scale = len(weights) / sum(weights)
+    model = fit(features, labels, FEATURES[family], [w * scale for w in weights], l2=l2)
+    per_dataset = {name: sweep(rs, model) for name, rs in data.items()}
+    means = [sum(points[i].f1 for points in per_dataset.values()) / len(per_dataset) for i in range(len(THRESHOLDS))]
+    chosen = max(range(len(THRESHOLDS)), key=lambda i: (means[i], -abs(THRESHOLDS[i] - 0.5)))
+    tuned = LogisticModel(model.features, model.weights, model.bias, THRESHOLDS[chosen], model.mean, model.scale)
+    pooled = [r for rs in data.values() for r in rs]
+    return FitResult(reader, tuned, per_dataset, reliability(pooled, tuned), data)
+
+
+def replay(data: list[Row], model: LogisticModel) -> dict[str, float]:
+    """What the model would have shown: answered share, F1 and RGB-style accuracy by noise rate.
+
+    The decision is a pure function of the recorded features, so this equals a fresh run with the model.
+    """
+    shown = [(r, r.candidate if r.candidate is not None and model.probability(r.features) >= model.threshold
+              else None) for r in data]
+    if not shown:
+        return {}
+    out: dict[str, float] = {
+        "answered_pct": round(100 * sum(a is not None for _, a in shown) / len(shown), 2),
+        "f1": round(100 * m.mean(m.answer_scores(a, r.gold)[1] for r, a in shown), 2),
+        "em": round(100 * m.mean(m.answer_scores(a, r.gold)[0] for r, a in shown), 2),
+    }
+    for rate in sorted({r.noise for r, _ in shown if r.noise is not None}):
+        at = [(r, a) for r, a in shown if r.noise == rate]
+        correct = [(a is None) if rate >= 1.0 else (a is not None and m.contains_answer(a, r.gold)) for r, a in at]
+        key = "negative_rejection_pct" if rate >= 1.0 else f"accuracy_noise_{rate:.1f}"
+        out[key] = round(100 * m.mean(float(c) for c in correct), 2)
+    return out
+
+
+def plot(series: dict[str, list[Point]], path: Path, title: str = "answers",
+         calibration: Reliability | None = None) -> Path:
+    """F1 by threshold and precision against share answered, one line per dataset, plus the reliability diagram."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    panels = 3 if calibration is not None else 2
+    fig, axes = plt.subplots(1, panels, figsize=(5.5 * panels, 4.2))
+    left, middle = axes[0], axes[1]
     for name, points in series.items():
-        xs = [p.threshold for p in points]
-        left.plot(xs, [p.f1 for p in points], marker="o", ms=3, label=name)
-        right.plot([p.answered_pct for p in points], [p.answer_precision for p in points], marker="o", ms=3,
-                   label=name)
+        left.plot([p.threshold for p in points], [p.f1 for p in points], marker="o", ms=3, label=name)
+        middle.plot([p.answered_pct for p in points], [p.answer_precision for p in points], marker="o", ms=3,
+                    label=name)
     left.set_xlabel("abstention threshold (confidence)")
     left.set_ylabel("F1 (abstention counts as right on unanswerable)")
-    right.set_xlabel("questions answered (%)")
-    right.set_ylabel("answers with F1 >= 0.5 (%)")
-    for ax in (left, right):
+    middle.set_xlabel("questions answered (%)")
+    middle.set_ylabel("answers with F1 >= 0.5 (%)")
+    if calibration is not None:
+        right = axes[2]
+        right.plot([0, 1], [0, 1], color="grey", lw=1, ls="--", label="perfect calibration")
+        right.plot([b[1] for b in calibration.bins], [b[2] for b in calibration.bins], marker="o",
+                   label=f"fitted (ECE {calibration.ece:.3f})")
+        right.set_xlabel("confidence shown")
+        right.set_ylabel("share of those answers that are right")
+        right.set_xlim(0, 1)
+        right.set_ylim(0, 1)
+    for ax in axes:
         ax.grid(alpha=0.3)
-        ax.legend()
-    fig.suptitle(f"article-qa {title}: abstention trade-off")
+        ax.legend(fontsize=8)
+    fig.suptitle(f"article-qa {title}: abstention trade-off and calibration")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
-
-
-def load_predictions(report: Path) -> list[dict[str, Any]]:
-    data: dict[str, Any] = json.loads(report.read_text(encoding="utf-8"))
-    return list(data["predictions"])
-
-
-def _calibration_rows(predictions: list[dict[str, Any]]) -> list[tuple[dict[str, float], str | None, list[str]]]:
-    """(features, candidate answer, gold answers) per prediction that recorded its features."""
-    rows = []
-    for p in predictions:
-        signals = p.get("signals") or {}
-        features = {k[2:]: float(v) for k, v in signals.items() if k.startswith("f_") and v is not None}
-        if not features:
-            continue
-        rows.append((features, signals.get("candidate"), list(p["gold"])))
-    return rows
-
-
-@dataclass(frozen=True)
-class FitResult:
-    mode: str
-    model: Any
-    threshold: float
-    per_dataset: dict[str, list[Point]]
-
-
-def fit_reports(reports: dict[str, list[dict[str, Any]]], mode: str, l2: float = 1.0, primary: str | None = None,
-                max_primary_loss: float = 0.5) -> FitResult:
-    """Fit the confidence model of one answer mode on several datasets' reports, each dataset weighted equally.
-
-    The threshold maximises the mean F1 over the datasets (abstention right on unanswerable questions), among
-    the thresholds that cost the ``primary`` dataset (the news benchmark, all answerable) at most
-    ``max_primary_loss`` F1 points: SQuAD's half-unanswerable mix would otherwise push the service into
-    refusing answers it has.
-    """
-    from service.confidence import FEATURES, LogisticModel, fit
-
-    features, labels, weights = [], [], []
-    data: dict[str, list[tuple[dict[str, float], str | None, list[str]]]] = {}
-    for name, predictions in reports.items():
-        rows = _calibration_rows(predictions)
-        if not rows:
-            continue
-        data[name] = rows
-        for feats, candidate, gold in rows:
-            _, f1 = m.answer_scores(candidate, gold) if candidate is not None and gold else (0.0, 0.0)
-            features.append(feats)
-            labels.append(int(bool(gold) and candidate is not None and f1 >= 0.5))
-            weights.append(1.0 / len(rows))
-    if not features:
-        raise ValueError("the reports hold no recorded features; rerun `article-qa eval` with this version")
-    total = sum(weights)
-    model = fit(features, labels, FEATURES[mode], [w * len(weights) / total for w in weights], l2=l2)
-    thresholds = [round(0.025 * i, 3) for i in range(0, 40)]
-    per_dataset: dict[str, list[Point]] = {}
-    for name, rows in data.items():
-        per_dataset[name] = sweep([{"prediction": c, "confidence": model.probability(f), "gold": g}
-                                   for f, c, g in rows], thresholds)
-    means = [sum(points[i].f1 for points in per_dataset.values()) / len(per_dataset) for i in range(len(thresholds))]
-    allowed = list(range(len(thresholds)))
-    if primary in per_dataset:
-        top = max(p.f1 for p in per_dataset[primary])
-        allowed = [i for i in allowed if per_dataset[primary][i].f1 >= top - max_primary_loss] or allowed
-    best_i = max(allowed, key=lambda i: (means[i], -abs(thresholds[i] - 0.5)))
-    tuned = LogisticModel(model.features, model.weights, model.bias, thresholds[best_i], model.mean, model.scale)
-    return FitResult(mode, tuned, thresholds[best_i], per_dataset)
-
-
-def replay(predictions: list[dict[str, Any]], model: Any) -> dict[str, float]:
-    """What the fitted model would have shown on a report: answered share, F1, and RGB-style accuracy by noise.
-
-    The decision is a pure function of the recorded features, so this equals a fresh run with the model.
-    """
-    shown: list[tuple[dict[str, Any], str | None]] = []
-    for p in predictions:
-        rows = _calibration_rows([p])
-        if not rows:
-            continue
-        features, candidate, _ = rows[0]
-        keep = candidate is not None and model.probability(features) >= model.threshold
-        shown.append((p, candidate if keep else None))
-    if not shown:
-        return {}
-    out: dict[str, float] = {
-        "answered_pct": round(100 * sum(a is not None for _, a in shown) / len(shown), 2),
-        "f1": round(100 * m.mean(m.answer_scores(a, p["gold"])[1] for p, a in shown), 2),
-        "em": round(100 * m.mean(m.answer_scores(a, p["gold"])[0] for p, a in shown), 2),
-    }
-    for rate in sorted({p["noise"] for p, _ in shown if "noise" in p}):
-        rows_at = [(p, a) for p, a in shown if p.get("noise") == rate]
-        correct = [(a is None) if rate >= 1.0 else (a is not None and m.contains_answer(a, p["gold"]))
-                   for p, a in rows_at]
-        key = "negative_rejection_pct" if rate >= 1.0 else f"accuracy_noise_{rate:.1f}"
-        out[key] = round(100 * m.mean(float(c) for c in correct), 2)
-    return out

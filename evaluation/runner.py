@@ -7,22 +7,33 @@ import random
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from core.config import Settings
 from evaluation import metrics as m
 from evaluation.datasets import Dataset, EvalQuestion, load
+from evaluation.plain import PlainPipeline
 from index import snapshot as snap
 from index.embedding import get_embedder
 from index.retriever import ScoredChunk, SearchFilters
 from ingest.cleaning import slugify
 from ingest.pipeline import build_snapshot
-from service.answer import Answerer, AnswerMode, AnswerResult
+from qa.pipeline import AnswerPipeline
+from qa.records import Answer, AnswerMode
 
 Progress = Callable[[int, int], None]
+
+
+class Asker(Protocol):
+    """What a benchmark asks: the answering pipeline, or the plain baseline it is compared with."""
+
+    def ask(self, question: str, top_k: int | None = None, filters: SearchFilters | None = None,
+            mode: AnswerMode | str | None = None, as_of: date | None = None) -> Answer: ...
+
+    def search(self, query: str, k: int, filters: SearchFilters | None = None) -> list[ScoredChunk]: ...
 
 
 @dataclass
@@ -100,7 +111,7 @@ class Runner(ABC):
     def docs_needed(self, question: EvalQuestion) -> set[str]:
         return set(question.gold_docs)
 
-    def build_index(self, progress: Progress | None = None) -> Answerer:
+    def build_index(self, progress: Progress | None = None) -> AnswerPipeline:
         records = self.corpus_records()
         suffix = "" if self.options.corpus_limit is None else f"-subset-{self.options.seed}-{self.options.corpus_limit}"
         root = self.settings.eval_dir / f"{self.dataset.name}{suffix}"
@@ -124,28 +135,36 @@ class Runner(ABC):
         build_snapshot(articles_dir, settings.data_dir, settings, report)
         loaded, _ = snap.load_latest(settings.data_dir)
         self.index_info = {"version": loaded.version, **loaded.manifest.get("counts", {})}
-        return Answerer(loaded, get_embedder(settings.embedding_model, settings.threads), self.settings,
+        return AnswerPipeline(loaded, get_embedder(settings.embedding_model, settings.threads), self.settings,
                         self.generator)
 
     def gold_articles(self, question: EvalQuestion) -> set[str]:
         return {self.doc_to_article.get(d, slugify(d)) for d in question.gold_docs}
 
     @abstractmethod
-    def run(self, answerer: Answerer, progress: Progress | None = None) -> EvalReport: ...
+    def run(self, answerer: Asker, progress: Progress | None = None) -> EvalReport: ...
 
-    def prediction(self, q: EvalQuestion, result: AnswerResult, **extra: Any) -> dict[str, Any]:
+    def prediction(self, q: EvalQuestion, result: Answer, **extra: Any) -> dict[str, Any]:
         em, f1 = m.answer_scores(result.answer, q.answers)
         return {
             "id": q.id, "question": q.question, "gold": list(q.answers), "answerable": q.answerable,
             "prediction": result.answer, "abstained": result.abstained, "confidence": result.confidence,
             "em": em, "f1": f1, "reason": result.reason,
-            "citations": [c.__dict__ for c in result.citations],
-            "retrieved": ranked_articles(result.hits), "signals": result.signals, "timings_ms": result.timings_ms,
+            "citations": [asdict(c) for c in result.citations],
+            "retrieved": ranked_articles(list(result.hits)), "signals": result.signals, "features": result.features,
+            "timings_ms": result.timings_ms, "mode": result.mode,
             **extra,
         }
 
+    def plain(self, pipeline: AnswerPipeline) -> PlainPipeline:
+        """The plain baseline over the same index and generator."""
+        if self.generator is None:
+            raise ValueError("the plain baseline needs the generator (--mode generative)")
+        return PlainPipeline(pipeline.snapshot, pipeline.embedder, self.settings, self.generator)
+
     def base_report(self, metrics: dict[str, Any], predictions: list[dict[str, Any]]) -> EvalReport:
-        options = {"mode": self.options.mode.value, "sample": self.options.sample, "seed": self.options.seed,
+        mode = "plain" if predictions and predictions[0].get("mode") == "plain" else self.options.mode.value
+        options = {"mode": mode, "sample": self.options.sample, "seed": self.options.seed,
                    "corpus_limit": self.options.corpus_limit, "questions": len(self.questions),
                    "abstain_threshold": self.settings.abstain_threshold}
         return EvalReport(self.dataset.name, options, metrics,
@@ -192,15 +211,15 @@ def error_analysis(predictions: list[dict[str, Any]], found_key: str) -> dict[st
 class NewsRunner(Runner):
     """RealTime QA: every question asked "as of" its date over all 1,668 articles."""
 
-    def run(self, answerer: Answerer, progress: Progress | None = None) -> EvalReport:
+    def run(self, answerer: Asker, progress: Progress | None = None) -> EvalReport:
         predictions = []
         for i, q in enumerate(self.questions):
             as_of = date.fromisoformat(q.as_of) if q.as_of else None
             result = answerer.ask(q.question, self.options.top_k, SearchFilters(published_before=as_of),
                                   self.options.mode, as_of=as_of)
             gold = self.gold_articles(q)
-            ranked = ranked_articles(result.hits)
-            cited = {c["article_id"] for c in [c.__dict__ for c in result.citations]}
+            ranked = ranked_articles(list(result.hits))
+            cited = {c.article_id for c in result.citations}
             predictions.append(self.prediction(
                 q, result, gold_articles=sorted(gold),
                 **{f"recall@{k}": m.recall_at(ranked, gold, k) for k in (1, 3, 5, 10)},
@@ -228,12 +247,12 @@ class SquadRunner(Runner):
     def docs_needed(self, question: EvalQuestion) -> set[str]:
         return {question.extra.get("context_doc_id", "")} - {""}
 
-    def run(self, answerer: Answerer, progress: Progress | None = None) -> EvalReport:
+    def run(self, answerer: Asker, progress: Progress | None = None) -> EvalReport:
         predictions, oracle = [], []
         for i, q in enumerate(self.questions):
             result = answerer.ask(q.question, self.options.top_k, None, self.options.mode)
             context = self.doc_to_article.get(q.extra.get("context_doc_id", ""), "")
-            ranked = ranked_articles(result.hits)
+            ranked = ranked_articles(list(result.hits))
             predictions.append(self.prediction(q, result, context=context, top1=float(bool(ranked) and
                                                                                       ranked[0] == context)))
             if self.options.oracle:
@@ -263,7 +282,7 @@ class RgbRunner(Runner):
     def docs_needed(self, question: EvalQuestion) -> set[str]:
         return set(question.gold_docs) | set(question.extra.get("negative_doc_ids", []))
 
-    def run(self, answerer: Answerer, progress: Progress | None = None) -> EvalReport:
+    def run(self, answerer: Asker, progress: Progress | None = None) -> EvalReport:
         predictions = []
         total = len(self.questions) * (len(self.NOISE) + 1)
         done = 0
@@ -297,7 +316,7 @@ class RgbRunner(Runner):
 class BeirRunner(Runner):
     """BEIR SciFact train queries: retrieval only, nDCG@10 and Recall@100."""
 
-    def run(self, answerer: Answerer, progress: Progress | None = None) -> EvalReport:
+    def run(self, answerer: Asker, progress: Progress | None = None) -> EvalReport:
         predictions: list[dict[str, Any]] = []
         for i, q in enumerate(self.questions):
             t = time.perf_counter()
@@ -349,4 +368,16 @@ def markdown(report: EvalReport) -> str:
             lines.append(f"| {key} | {value} |")
     lines += ["", "| stage | p50 ms | p95 ms |", "| --- | --- | --- |"]
     lines += [f"| {k} | {v['p50']} | {v['p95']} |" for k, v in report.latency_ms.items()]
+    return "\n".join(lines) + "\n"
+
+
+def comparison(ours: EvalReport, plain: EvalReport) -> str:
+    """The headline metrics of the pipeline and the plain baseline side by side, with the difference."""
+    keys = [k for k, v in ours.metrics.items()
+            if isinstance(v, int | float) and isinstance(plain.metrics.get(k), int | float)]
+    lines = [f"### {ours.dataset}: pipeline ({ours.options['mode']}) against the plain baseline", "",
+             "| metric | pipeline | plain | difference |", "| --- | --- | --- | --- |"]
+    for k in keys:
+        a, b = float(ours.metrics[k]), float(plain.metrics[k])
+        lines.append(f"| {k} | {a:g} | {b:g} | {a - b:+.2f} |")
     return "\n".join(lines) + "\n"

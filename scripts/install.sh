@@ -53,7 +53,7 @@ if [ "$generator" = 1 ]; then
   if [ "$large" = 1 ]; then models="$models qwen2.5-1.5b"; fi
   for model in $models; do
     ARTICLE_QA_CACHE_DIR="$CACHE" .venv/bin/python -c \
-      "from service.model_files import assemble; print('generator model:', assemble('$model'))"
+      "from qa.generation.models import assemble; print('generator model:', assemble('$model'))"
   done
 fi
 

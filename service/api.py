@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -10,12 +11,13 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from core.config import Settings
 from core.errors import ArticleNotFoundError, InvalidArticleError, PayloadTooLargeError
 from index.retriever import ScoredChunk, SearchFilters
-from service import conversation, library
-from service.answer import AnswerResult
-from service.deps import AdminDep, AnswererDep, FeedbackDep, MetricsDep, RateLimitDep, SettingsDep, StateDep
+from qa import conversation
+from qa.records import Answer, AskInput
+from qa.records import Turn as PastTurn
+from service import library
+from service.deps import AdminDep, FeedbackDep, MetricsDep, PipelineDep, RateLimitDep, SettingsDep, StateDep
 from service.schemas import (
     ArticleAccepted,
     ArticleDetail,
@@ -24,6 +26,7 @@ from service.schemas import (
     ArticleSummary,
     AskRequest,
     AskResponse,
+    ChatMessage,
     Citation,
     ErrorBody,
     FeedbackIn,
@@ -33,6 +36,7 @@ from service.schemas import (
     Passage,
     SearchHit,
     SearchResponse,
+    Turn,
 )
 
 router = APIRouter()
@@ -56,22 +60,33 @@ def _passage(hit: ScoredChunk) -> dict[str, Any]:
     }
 
 
-def plan(body: AskRequest, settings: Settings) -> tuple[conversation.Rewrite, SearchFilters | None]:
-    """The standalone question to answer (a follow-up rewritten from ``history``) and the filters to use."""
-    history = [conversation.PastTurn(t.question, t.answer, tuple(t.article_ids), t.rewritten_question)
-               for t in body.history]
-    rewriter = conversation.get_rewriter(settings.conversation_rewriter, settings.conversation_turns)
-    return conversation.resolve(rewriter, body.question, history, _filters(body.filters))
+def ask_input(body: AskRequest) -> AskInput:
+    """The answering pipeline's request: the question, its filters and the earlier turns."""
+    return AskInput(body.question, history_turns(body.history), body.top_k, _filters(body.filters), body.mode,
+                    body.as_of)
 
 
-def _ask_response(result: AnswerResult, asked: str | None = None) -> AskResponse:
-    rewritten = result.question if asked is not None and result.question != " ".join(asked.split()) else None
+def history_turns(history: list[Turn | ChatMessage]) -> tuple[PastTurn, ...]:
+    """Turns from either shape, oldest first (a run of chat messages is paired into question and answer)."""
+    turns: list[PastTurn] = []
+    messages: list[tuple[str, str]] = []
+    for item in history:
+        if isinstance(item, ChatMessage):
+            messages.append((item.role, item.content))
+            continue
+        turns.extend(conversation.turns_from_messages(messages))
+        messages = []
+        turns.append(PastTurn(item.question, item.answer, tuple(item.article_ids), item.rewritten_question))
+    turns.extend(conversation.turns_from_messages(messages))
+    return tuple(turns)
+
+
+def ask_response(result: Answer) -> AskResponse:
     return AskResponse(
-        rewritten_question=rewritten,
-        question=asked if asked is not None else result.question, mode=result.mode, answer=result.answer,
-        abstained=result.abstained,
-        confidence=result.confidence, reason=result.reason,
-        citations=[Citation(**c.__dict__) for c in result.citations],
+        rewritten_question=result.rewritten_question, question=result.question, mode=result.mode,
+        answer=result.answer, abstained=result.abstained, confidence=result.confidence,
+        confidence_label=result.confidence_label, final=result.final, reason=result.reason,
+        citations=[Citation(**asdict(c)) for c in result.citations],
         passages=[Passage(**_passage(h)) for h in result.hits], snapshot=result.snapshot,
         timings_ms={k: round(v, 2) for k, v in result.timings_ms.items()},
     )
@@ -79,18 +94,16 @@ def _ask_response(result: AnswerResult, asked: str | None = None) -> AskResponse
 
 @router.post("/ask", response_model=AskResponse, responses={**ERRORS, 429: {"model": ErrorBody}},
              dependencies=[RateLimitDep], tags=["questions"])
-def ask(body: AskRequest, answerer: AnswererDep, settings: SettingsDep, metrics: MetricsDep) -> AskResponse:
+def ask(body: AskRequest, pipeline: PipelineDep, metrics: MetricsDep) -> AskResponse:
     """Answer a question from the articles, with citations, or abstain when they do not hold the answer."""
-    rewrite, filters = plan(body, settings)
-    response = _ask_response(answerer.ask(rewrite.question, body.top_k, filters, body.mode, as_of=body.as_of),
-                             body.question)
+    response = ask_response(pipeline.run(ask_input(body)))
     metrics.observe_answer(response)
     return response
 
 
 @router.get("/search", response_model=SearchResponse, responses=ERRORS, tags=["questions"])
 def search(
-    answerer: AnswererDep,
+    pipeline: PipelineDep,
     q: Annotated[str, Query(min_length=1, max_length=1000, description="Search text.")],
     k: Annotated[int, Query(ge=1, le=50)] = 10,
     published_after: Annotated[str | None, Query(description="YYYY-MM-DD")] = None,
@@ -103,9 +116,9 @@ def search(
             {"published_after": published_after, "published_before": published_before, "source": source})
     except ValidationError as exc:
         raise InvalidArticleError(f"bad filter: {exc.errors()[0]['msg']}") from exc
-    hits = answerer.search(q, k, _filters(filters))
+    hits = pipeline.search(q, k, _filters(filters))
     return SearchResponse(
-        query=q, snapshot=answerer.snapshot.version,
+        query=q, snapshot=pipeline.snapshot.version,
         hits=[SearchHit(**_passage(h), dense_score=h.dense_score, lexical_score=h.lexical_score) for h in hits],
     )
 
@@ -117,18 +130,18 @@ def _summary(article: Any) -> ArticleSummary:
 
 @router.get("/articles", response_model=ArticleList, responses=ERRORS, tags=["articles"])
 def list_articles(
-    answerer: AnswererDep,
+    pipeline: PipelineDep,
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> ArticleList:
-    articles = sorted(answerer.snapshot.articles.values(), key=lambda a: (a.date or "", a.id), reverse=True)
+    articles = sorted(pipeline.snapshot.articles.values(), key=lambda a: (a.date or "", a.id), reverse=True)
     return ArticleList(articles=[_summary(a) for a in articles[offset:offset + limit]], total=len(articles),
-                       snapshot=answerer.snapshot.version)
+                       snapshot=pipeline.snapshot.version)
 
 
 @router.get("/articles/{article_id}", response_model=ArticleDetail, responses=ERRORS, tags=["articles"])
-def get_article(article_id: str, answerer: AnswererDep) -> ArticleDetail:
-    article = answerer.snapshot.articles.get(article_id)
+def get_article(article_id: str, pipeline: PipelineDep) -> ArticleDetail:
+    article = pipeline.snapshot.articles.get(article_id)
     if article is None:
         raise ArticleNotFoundError(f"no article with id {article_id!r}")
     return ArticleDetail(**_summary(article).model_dump(), text=article.text, editor=article.editor,
@@ -179,7 +192,7 @@ async def add_article(request: Request, state: StateDep, settings: SettingsDep) 
                dependencies=[AdminDep], tags=["admin"])
 def delete_article(article_id: str, state: StateDep, settings: SettingsDep) -> Job:
     """Remove an article from the articles folder and queue a rebuild without it."""
-    article = state.answerer.snapshot.articles.get(article_id)
+    article = state.pipeline.snapshot.articles.get(article_id)
     if article is None:
         raise ArticleNotFoundError(f"no article with id {article_id!r}")
     library.remove(settings.articles_dir, settings.data_dir, article)
@@ -202,8 +215,8 @@ def get_job(job_id: str, state: StateDep) -> Job:
 @router.get("/index", responses=ERRORS, tags=["index"])
 def index_manifest(state: StateDep) -> dict[str, Any]:
     """The manifest of the snapshot being served, plus any rebuild in progress."""
-    answerer = state.answerer
-    return {**answerer.snapshot.manifest, "rebuild": state.jobs.running(), "problems": state.problems[-5:]}
+    pipeline = state.pipeline
+    return {**pipeline.snapshot.manifest, "rebuild": state.jobs.running(), "problems": state.problems[-5:]}
 
 
 @router.post("/feedback", status_code=201, response_model=FeedbackStored, responses=ERRORS, tags=["feedback"])
@@ -222,7 +235,7 @@ def readyz(state: StateDep) -> JSONResponse:
     if not state.ready:
         return JSONResponse({"error": "not_ready", "message": "no snapshot loaded yet",
                              "detail": state.last_error}, status_code=503)
-    return JSONResponse({"status": "ready", "snapshot": state.answerer.snapshot.version})
+    return JSONResponse({"status": "ready", "snapshot": state.pipeline.snapshot.version})
 
 
 @router.get("/metrics", tags=["health"], response_class=Response,

@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 
 from core.config import Settings
 from core.errors import AdminDisabledError, RateLimitedError, UnauthorizedError
-from service.answer import Answerer
+from qa.pipeline import AnswerPipeline
 from service.feedback import FeedbackStore
 from service.metrics import Metrics
 from service.ratelimit import TokenBucketLimiter
@@ -26,8 +26,8 @@ def get_app_settings(request: Request) -> Settings:
     return settings
 
 
-def get_answerer(state: Annotated[IndexState, Depends(get_state)]) -> Answerer:
-    return state.answerer
+def get_pipeline(state: Annotated[IndexState, Depends(get_state)]) -> AnswerPipeline:
+    return state.pipeline
 
 
 def require_admin(request: Request, settings: Annotated[Settings, Depends(get_app_settings)]) -> None:
@@ -66,7 +66,7 @@ def rate_limit(request: Request, metrics: Annotated[Metrics, Depends(get_metrics
 
 StateDep = Annotated[IndexState, Depends(get_state)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
-AnswererDep = Annotated[Answerer, Depends(get_answerer)]
+PipelineDep = Annotated[AnswerPipeline, Depends(get_pipeline)]
 AdminDep = Depends(require_admin)
 FeedbackDep = Annotated[FeedbackStore, Depends(get_feedback)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]

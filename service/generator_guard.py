@@ -7,7 +7,8 @@ import time
 from collections.abc import Callable, Iterator
 
 from core.errors import GeneratorBusyError, GeneratorTimeoutError
-from service.generator import Generator
+from qa.generation.base import Generator, Piece, SpanGeneration
+from qa.generation.constraint import SpanConstraint
 
 
 class GeneratorGuard:
@@ -67,13 +68,14 @@ class GeneratorGuard:
             self._active -= 1
         self._slot.release()
 
-    def stream(self, inner: Generator, messages: list[dict[str, str]], max_tokens: int) -> Iterator[str]:
-        """The inner generator's tokens, inside the slot; closing this iterator early frees the slot."""
+    def read(self, inner: Generator, messages: list[dict[str, str]], constraint: SpanConstraint,
+             max_tokens: int) -> Iterator[Piece | SpanGeneration]:
+        """The inner generator's reading, inside the slot; closing this iterator early frees the slot."""
         self._enter()
-        tokens: Iterator[str] | None = None
+        tokens: Iterator[Piece | SpanGeneration] | None = None
         try:
             deadline = time.monotonic() + self.timeout_seconds
-            tokens = inner.stream(messages, max_tokens)
+            tokens = inner.read(messages, constraint, max_tokens)
             for piece in tokens:
                 if time.monotonic() > deadline:
                     raise GeneratorTimeoutError(
@@ -103,6 +105,15 @@ class GuardedGenerator(Generator):
         self.inner = inner
         self.guard = guard
         self.name = inner.name
+        self.model = inner.model
 
-    def stream(self, messages: list[dict[str, str]], max_tokens: int) -> Iterator[str]:
-        return self.guard.stream(self.inner, messages, max_tokens)
+    def read(self, messages: list[dict[str, str]], constraint: SpanConstraint,
+             max_tokens: int) -> Iterator[Piece | SpanGeneration]:
+        return self.guard.read(self.inner, messages, constraint, max_tokens)
+
+    def complete(self, messages: list[dict[str, str]], max_tokens: int) -> str:
+        self.guard._enter()
+        try:
+            return self.inner.complete(messages, max_tokens)
+        finally:
+            self.guard._leave()

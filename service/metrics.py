@@ -71,7 +71,7 @@ class Metrics:
     def refresh(self, state: IndexState) -> None:
         """Read the gauges that describe the live state, just before a scrape."""
         if state.ready:
-            snapshot = state.answerer.snapshot
+            snapshot = state.pipeline.snapshot
             if snapshot.version != self._served:
                 if self._served is not None:
                     self.snapshot_info.remove(self._served)

@@ -30,6 +30,15 @@ class Turn(BaseModel):
                                            description="The standalone form the service made of the question.")
 
 
+class ChatMessage(BaseModel):
+    """An earlier message in the chat-completions shape other chat APIs use."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    role: Literal["system", "user", "assistant"]
+    content: str = Field(..., max_length=4000)
+
+
 class AskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -38,11 +47,13 @@ class AskRequest(BaseModel):
     top_k: int | None = Field(None, ge=1, le=50, description="How many passages to retrieve.")
     filters: Filters | None = None
     mode: Literal["extractive", "generative", "auto"] | None = Field(
-        None, description="extractive (fast, default), generative (local LLM, grounded) or auto (both).")
+        None, description="auto (default: an extractive draft, then the local language model's grounded answer "
+                          "when it is installed), generative (the language model only) or extractive (rules, fast).")
     as_of: dt.date | None = Field(
         None, description="Answer as of this day: later articles are ignored, recent ones preferred when asked.")
-    history: list[Turn] = Field(
-        [], max_length=20, description="Earlier turns, oldest first; a follow-up question is rewritten with them.")
+    history: list[Turn | ChatMessage] = Field(
+        [], max_length=40, description="Earlier turns, oldest first, as {question, answer} turns or as chat "
+                                       "messages {role, content}; a follow-up question is rewritten with them.")
 
 
 class Citation(BaseModel):
@@ -72,10 +83,14 @@ class Passage(BaseModel):
 
 class AskResponse(BaseModel):
     question: str
-    mode: str = "extractive"
+    mode: str = Field("extractive", description="Which reader produced the answer: generative or extractive.")
     answer: str | None
     abstained: bool
-    confidence: float = Field(..., ge=0.0, le=1.0)
+    confidence: float = Field(..., ge=0.0, le=1.0,
+                              description="Calibrated probability that the answer is right (docs/evaluation.md).")
+    confidence_label: str = Field("", description="The confidence in words: very likely right, likely right, "
+                                                  "may be right, uncertain, or not in the articles.")
+    final: bool = Field(True, description="False for the extractive draft streamed before the final answer.")
     reason: str | None = Field(None, description="Why the service abstained, or how it found the answer.")
     citations: list[Citation]
     passages: list[Passage]

@@ -1,8 +1,7 @@
-"""The live index of a running service: the current ``Answerer``, hot-swapped when a new snapshot appears."""
+"""The live index of a running service: the current ``AnswerPipeline``, hot-swapped when a new snapshot appears."""
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import threading
 import time
@@ -23,23 +22,11 @@ from core.errors import (
 from index import snapshot as snap
 from index.embedding import Embedder, get_embedder
 from ingest.pipeline import build_snapshot
-from service.answer import Answerer
-from service.generator import Generator, get_generator
+from qa.generation.models import generator_provider
+from qa.pipeline import AnswerPipeline
 from service.generator_guard import GeneratorGuard
 
 log = logging.getLogger(__name__)
-
-
-def generator_provider(settings: Settings) -> Callable[[], Generator] | None:
-    """A lazy loader for the configured generator, or None when llama-cpp-python is not installed."""
-    if importlib.util.find_spec("llama_cpp") is None:
-        return None
-
-    def load() -> Generator:
-        return get_generator(settings.generator_backend, settings.generator_model, settings.generator_ctx,
-                             settings.generator_threads)
-
-    return load
 
 
 def _now() -> str:
@@ -125,7 +112,7 @@ class JobManager:
 
 
 class IndexState:
-    """Owns the embedder, the current answerer, the reload poller and the rebuild jobs."""
+    """Owns the embedder, the current answering pipeline, the reload poller and the rebuild jobs."""
 
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
         self.settings = settings
@@ -135,7 +122,7 @@ class IndexState:
                                               settings.generator_timeout_seconds)
         provider = generator_provider(settings)
         self.generator = self.generator_guard.wrap(provider) if provider is not None else None
-        self._answerer: Answerer | None = None
+        self._pipeline: AnswerPipeline | None = None
         self._swap_lock = threading.Lock()
         self.problems: list[str] = []
         self._refused: set[str] = set()
@@ -145,15 +132,15 @@ class IndexState:
         self._poller: threading.Thread | None = None
 
     @property
-    def answerer(self) -> Answerer:
-        answerer = self._answerer
-        if answerer is None:
+    def pipeline(self) -> AnswerPipeline:
+        pipeline = self._pipeline
+        if pipeline is None:
             raise NotReadyError("the index is not loaded yet (the first build may still be running)")
-        return answerer
+        return pipeline
 
     @property
     def ready(self) -> bool:
-        return self._answerer is not None
+        return self._pipeline is not None
 
     def reload(self) -> bool:
         """Load the data folder's current snapshot if it differs from the one being served.
@@ -163,7 +150,7 @@ class IndexState:
         """
         with self._swap_lock:
             wanted = snap.current_version(self.settings.data_dir)
-            serving = self._answerer.snapshot.version if self._answerer is not None else None
+            serving = self._pipeline.snapshot.version if self._pipeline is not None else None
             if wanted is None or wanted == serving or wanted in self._refused:
                 return False
             try:
@@ -181,7 +168,7 @@ class IndexState:
                     return False
                 self._refused.update(v for v in snap.list_versions(self.settings.data_dir) if v != loaded.version
                                      and any(v in p for p in problems))
-            self._answerer = Answerer(loaded, self.embedder, self.settings, self.generator)
+            self._pipeline = AnswerPipeline(loaded, self.embedder, self.settings, self.generator)
             log.info("serving snapshot %s (%d articles)", loaded.version, len(loaded.articles))
             return True
 

@@ -1,8 +1,9 @@
 """``POST /ask/stream``: the answer as Server-Sent Events, so the page shows sources before reading ends.
 
-Events, in order: ``question`` (the standalone question), ``sources`` (ranked passages), ``token`` (raw
-generator pieces, only when the generator runs; provisional), ``final`` (the verified answer, as ``/ask``
-returns it) or ``error`` (``{error, message, status}``). The stream always ends after ``final`` or ``error``.
+Events, in order: ``question`` (the standalone question), ``sources`` (ranked passages), ``draft`` (the
+extractive answer, when the generator will read next), ``token`` (the generator's answer as it is written,
+already a verbatim copy of a passage), ``final`` (the decided answer, as ``/ask`` returns it) or ``error``
+(``{error, message, status}``). The stream always ends after ``final`` or ``error``.
 """
 
 from __future__ import annotations
@@ -17,10 +18,9 @@ from typing import Any
 from fastapi import APIRouter
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from core.config import Settings
 from core.errors import ArticleQAError
-from index.retriever import ScoredChunk
-from service.api import ERRORS, _ask_response, _passage, plan
+from qa.pipeline import DraftEvent, FinalEvent, QuestionEvent, SourcesEvent, TokenEvent
+from service.api import ERRORS, _passage, ask_input, ask_response
 from service.deps import SettingsDep, StateDep
 from service.errors import error_body, status_for
 from service.schemas import AskRequest
@@ -32,20 +32,21 @@ Emit = Callable[[str, dict[str, Any]], None]
 DONE: tuple[str, dict[str, Any]] = ("", {})
 
 
-def answer_events(body: AskRequest, state: IndexState, settings: Settings, emit: Emit) -> None:
-    """Answer one question, reporting each stage through ``emit``; every failure becomes an ``error`` event."""
+def answer_events(body: AskRequest, state: IndexState, emit: Emit) -> None:
+    """Run the answering pipeline and pass each of its events on; every failure becomes an ``error`` event."""
     try:
-        answerer = state.answerer
-        rewrite, filters = plan(body, settings)
-        emit("question", {"question": body.question,
-                          "rewritten_question": rewrite.question if rewrite.changed else None})
-
-        def sources(hits: list[ScoredChunk]) -> None:
-            emit("sources", {"passages": [_passage(h) for h in hits], "snapshot": answerer.snapshot.version})
-
-        result = answerer.ask(rewrite.question, body.top_k, filters, body.mode, as_of=body.as_of,
-                              on_token=lambda piece: emit("token", {"text": piece}), on_sources=sources)
-        emit("final", _ask_response(result, body.question).model_dump(mode="json"))
+        pipeline = state.pipeline
+        for event in pipeline.events(ask_input(body)):
+            if isinstance(event, QuestionEvent):
+                emit("question", {"question": body.question, "rewritten_question": event.query.rewritten})
+            elif isinstance(event, SourcesEvent):
+                emit("sources", {"passages": [_passage(h) for h in event.hits], "snapshot": event.snapshot})
+            elif isinstance(event, DraftEvent):
+                emit("draft", ask_response(event.answer).model_dump(mode="json"))
+            elif isinstance(event, TokenEvent):
+                emit("token", {"text": event.text})
+            elif isinstance(event, FinalEvent):
+                emit("final", ask_response(event.answer).model_dump(mode="json"))
     except ArticleQAError as exc:
         emit("error", {**error_body(exc.code, str(exc)), "status": status_for(exc)})
     except Exception as exc:  # the stream must end with a typed event, never break off
@@ -53,7 +54,7 @@ def answer_events(body: AskRequest, state: IndexState, settings: Settings, emit:
         emit("error", {**error_body("internal_error", f"the answer failed: {type(exc).__name__}"), "status": 500})
 
 
-async def _stream(body: AskRequest, state: IndexState, settings: Settings) -> AsyncIterator[ServerSentEvent]:
+async def _stream(body: AskRequest, state: IndexState) -> AsyncIterator[ServerSentEvent]:
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
 
@@ -63,7 +64,7 @@ async def _stream(body: AskRequest, state: IndexState, settings: Settings) -> As
 
     def work() -> None:
         try:
-            answer_events(body, state, settings, emit)
+            answer_events(body, state, emit)
         finally:
             emit(*DONE)
 
@@ -77,10 +78,10 @@ async def _stream(body: AskRequest, state: IndexState, settings: Settings) -> As
 
 
 @router.post("/ask/stream", responses={200: {"content": {"text/event-stream": {}},
-                                             "description": "Server-Sent Events: question, sources, token*, "
-                                             "then final or error."}, **ERRORS},
+                                             "description": "Server-Sent Events: question, sources, draft?, "
+                                             "token*, then final or error."}, **ERRORS},
              response_class=EventSourceResponse, tags=["questions"])
 async def ask_stream(body: AskRequest, state: StateDep, settings: SettingsDep) -> EventSourceResponse:
     """Like ``/ask`` but streamed: sources first, then generator tokens, then the verified answer."""
-    return EventSourceResponse(_stream(body, state, settings), ping=settings.stream_ping_seconds,
+    return EventSourceResponse(_stream(body, state), ping=settings.stream_ping_seconds,
                                headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})

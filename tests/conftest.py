@@ -25,7 +25,8 @@ from core.config import Settings  # noqa: E402
 from index.embedding import Embedder, get_embedder  # noqa: E402
 from index.snapshot import Snapshot, load_latest  # noqa: E402
 from ingest.pipeline import build_snapshot  # noqa: E402
-from service.answer import Answerer  # noqa: E402
+from qa.generation.models import generator_provider  # noqa: E402
+from qa.pipeline import AnswerPipeline  # noqa: E402
 from service.app import create_app  # noqa: E402
 from service.state import IndexState  # noqa: E402
 
@@ -40,6 +41,9 @@ ADMIN_TOKEN = "test-admin-token"
 
 
 def make_settings(articles_dir: Path, data_dir: Path, **extra: object) -> Settings:
+    """Test settings: the extractive reader answers unless a test asks for the generator, which keeps the
+    HTTP and page tests fast; the generator's own tests choose its mode per request."""
+    extra.setdefault("answer_mode", "extractive")
     return Settings(articles_dir=articles_dir, data_dir=data_dir, reload_poll_seconds=0.2, **extra)  # type: ignore[arg-type]
 
 
@@ -69,8 +73,18 @@ def seed_index(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> 
 
 
 @pytest.fixture(scope="session")
-def answerer(seed_index: SeedIndex, embedder: Embedder) -> Answerer:
-    return Answerer(seed_index.snapshot, embedder, seed_index.settings)
+def extractive(seed_index: SeedIndex, embedder: Embedder) -> AnswerPipeline:
+    """The pipeline without a generator: the extractive reader answers (the no-generator install)."""
+    return AnswerPipeline(seed_index.snapshot, embedder, seed_index.settings)
+
+
+@pytest.fixture(scope="session")
+def generative(seed_index: SeedIndex, embedder: Embedder) -> AnswerPipeline:
+    """The pipeline with the real packaged generator (llama.cpp + Qwen2.5 0.5B)."""
+    provider = generator_provider(seed_index.settings)
+    if provider is None:
+        pytest.skip(GENERATOR_MISSING)
+    return AnswerPipeline(seed_index.snapshot, embedder, seed_index.settings, provider)
 
 
 def free_port() -> int:

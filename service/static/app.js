@@ -53,10 +53,11 @@
     return `${Math.round(Math.min(1, Math.max(0, value)) * 100)}%`;
   }
 
+  /** Colour band of a calibrated confidence; the same cut-offs as its words (qa/decision.py). */
   function confidenceLevel(confidence) {
     const value = Number(confidence);
     if (!Number.isFinite(value)) return "low";
-    if (value >= 0.7) return "high";
+    if (value >= 0.6) return "high";
     if (value >= 0.4) return "medium";
     return "low";
   }
@@ -297,16 +298,17 @@
     card.appendChild(section);
   }
 
-  /** Generator tokens look like "2 | Ann Lee"; show only the answer part, marked as a draft. */
-  function renderDraft(card, raw) {
+  /** A provisional answer shown while the language model reads: first the quick extractive draft, then the
+   * model's answer as it is written (already copied from a passage); the decided answer replaces both. */
+  function renderDraft(card, text, label) {
     let draft = card.querySelector(".draft");
     if (!draft) {
       draft = el("div", "draft");
-      draft.appendChild(el("p", "draft-label", "Draft from the generator — being checked against the articles"));
+      draft.appendChild(el("p", "draft-label"));
       draft.appendChild(el("p", "draft-text"));
       card.insertBefore(draft, card.querySelector(".early-sources"));
     }
-    const text = raw.replace(/^\s*\[?\d+\]?\s*\|\s*/, "").replace(/^\s*\d+\s*$/, "");
+    draft.querySelector(".draft-label").textContent = label;
     draft.querySelector(".draft-text").textContent = text;
   }
 
@@ -370,9 +372,10 @@
 
     const top = el("div", "answer-top");
     top.appendChild(el("p", "answer-label", abstained ? "No answer" : "Answer"));
-    const conf = el("span", `confidence confidence-${confidenceLevel(data.confidence)}`,
-      `${percent(data.confidence)} confidence`);
-    conf.title = "How sure the service is of this answer";
+    const words = typeof data.confidence_label === "string" && data.confidence_label ? data.confidence_label : "";
+    const conf = el("span", `confidence confidence-${abstained ? "none" : confidenceLevel(data.confidence)}`,
+      words ? words.charAt(0).toUpperCase() + words.slice(1) : `${percent(data.confidence)} confidence`);
+    conf.title = `Calibrated confidence ${percent(data.confidence)}: of answers shown with this confidence, about that share are right`;
     top.appendChild(conf);
     card.appendChild(top);
 
@@ -508,13 +511,15 @@
     }
     let final = null;
     let failure = null;
-    let draft = "";
+    let written = "";
     await readEvents(response, (name, data) => {
       if (name === "question") showRewrite(card, data.rewritten_question);
       else if (name === "sources") renderSources(card, Array.isArray(data.passages) ? data.passages : []);
-      else if (name === "token") {
-        draft += String(data.text || "");
-        renderDraft(card, draft);
+      else if (name === "draft") {
+        if (data.answer) renderDraft(card, data.answer, "Quick answer quoted from the articles — the language model is reading");
+      } else if (name === "token") {
+        written += String(data.text || "");
+        renderDraft(card, written, "The language model's answer, copied from a passage — being checked");
       } else if (name === "final") final = data;
       else if (name === "error") failure = data;
     });

@@ -12,7 +12,7 @@ import pytest
 
 from core.config import Settings
 from evaluation import metrics as m
-from evaluation.runner import EvalOptions, runner_for
+from evaluation.runner import EvalOptions, comparison, runner_for
 from tests.conftest import GENERATOR_MISSING, ROOT, SHARED
 
 DATASETS = SHARED / "datasets"
@@ -54,10 +54,10 @@ def test_each_benchmark_runs_on_a_sample(tmp_path: Path, dataset: str, keys: lis
                 assert any(p["prediction"] in c["quote"] for c in p["citations"])
 
 
-def test_generative_eval_runs_on_a_sample(tmp_path: Path) -> None:
-    """The generative mode of the eval command, with the real local generator (installed by make test)."""
-    from service.answer import AnswerMode
-    from service.state import generator_provider
+def test_generative_eval_and_the_plain_baseline_run_on_a_sample(tmp_path: Path) -> None:
+    """The generative mode of the eval command and the plain baseline it is compared with, real generator."""
+    from qa.generation.models import generator_provider
+    from qa.records import AnswerMode
 
     settings = Settings(datasets_dir=DATASETS, eval_dir=tmp_path)
     provider = generator_provider(settings)
@@ -65,20 +65,22 @@ def test_generative_eval_runs_on_a_sample(tmp_path: Path) -> None:
         pytest.skip(GENERATOR_MISSING)
     runner = runner_for(settings, EvalOptions("realtimeqa-news", AnswerMode.GENERATIVE, sample=3, seed=1,
                                               corpus_limit=10), provider)
-    report = runner.run(runner.build_index())
+    pipeline = runner.build_index()
+    report = runner.run(pipeline)
     assert report.options["mode"] == "generative" and "first_token" in report.latency_ms
     for p in report.predictions:
-        signals = p["signals"]
-        assert "raw" in signals
-        assert ("f_gen_chosen" in signals and str(signals["grounded"]).startswith(("yes", "no"))) \
-            or signals.get("generator") == "unusable reply: answered extractively"
+        assert "raw" in p["signals"] and p["signals"]["reader"] == "generative:qwen2.5-0.5b"
+        assert set(p["features"]) >= {"first_prob", "none_prob", "copy_mass", "generated"}
         if p["prediction"] is not None:
             assert any(p["prediction"] in c["quote"] for c in p["citations"])
+    plain = runner.run(runner.plain(pipeline))
+    assert plain.options["mode"] == "plain" and len(plain.predictions) == 3
+    assert "| f1 |" in comparison(report, plain)
 
 
 def test_eval_command_writes_json_and_markdown(tmp_path: Path) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "service.cli", "eval", "realtimeqa-news", "--sample", "3", "--corpus-limit", "5",
+        [sys.executable, "-m", "cli.main", "eval", "realtimeqa-news", "--sample", "3", "--corpus-limit", "5",
          "--datasets-dir", str(DATASETS), "--eval-dir", str(tmp_path), "--quiet"],
         cwd=ROOT, capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL,
     )
@@ -87,11 +89,11 @@ def test_eval_command_writes_json_and_markdown(tmp_path: Path) -> None:
     report = json.loads((tmp_path / "reports" / "realtimeqa-news-extractive.json").read_text())
     assert report["options"]["sample"] == 3 and len(report["predictions"]) == 3
     assert (tmp_path / "reports" / "realtimeqa-news-extractive.md").is_file()
-    assert all("f_reader" in p["signals"] and "candidate" in p["signals"] for p in report["predictions"])
+    assert all("reader" in p["features"] and "candidate" in p["signals"] for p in report["predictions"])
 
-    fitted = tmp_path / "confidence.json"
+    fitted = tmp_path / "decision.json"
     proc = subprocess.run(
-        [sys.executable, "-m", "service.cli", "calibrate",
+        [sys.executable, "-m", "cli.main", "calibrate",
          str(tmp_path / "reports" / "realtimeqa-news-extractive.json"), "--fit", "extractive",
          "--write", str(fitted), "--plot", str(tmp_path / "plot.png")],
         cwd=ROOT, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
@@ -100,9 +102,10 @@ def test_eval_command_writes_json_and_markdown(tmp_path: Path) -> None:
     model = json.loads(fitted.read_text())["models"]["extractive"]
     assert len(model["weights"]) == len(model["features"]) and 0.0 <= model["threshold"] <= 1.0
     assert (tmp_path / "plot.png").stat().st_size > 1000
+    assert "expected calibration error" in proc.stdout
 
 
 def test_unknown_dataset_is_a_clear_error(tmp_path: Path) -> None:
-    proc = subprocess.run([sys.executable, "-m", "service.cli", "eval", "nope"], cwd=ROOT, capture_output=True,
+    proc = subprocess.run([sys.executable, "-m", "cli.main", "eval", "nope"], cwd=ROOT, capture_output=True,
                           text=True, timeout=60)
     assert proc.returncode == 2 and "invalid choice" in proc.stderr

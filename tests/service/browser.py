@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from service.model_files import cache_dir
+from qa.generation.models import cache_dir
 
 REPO = Path(__file__).resolve().parents[2]
 STATIC = REPO / "service" / "static"

@@ -21,7 +21,7 @@ TRIALS = int(os.environ.get("ARTICLE_QA_CRASH_TRIALS", "20"))
 def _ingest(articles: Path, data: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "ARTICLE_QA_FAULT_DELAY_MS": "250"}
     return subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "ingest", str(articles), "--data", str(data), "--force", "--quiet"],
+        [sys.executable, "-m", "cli.main", "ingest", str(articles), "--data", str(data), "--force", "--quiet"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
 
@@ -73,7 +73,7 @@ def test_sigkill_during_rebuild_keeps_a_loadable_snapshot(
         state = IndexState(make_settings(articles, data), embedder)  # type: ignore[arg-type]
         try:
             assert state.reload() and state.ready
-            assert state.answerer.ask("When was the Manchester joint centre founded?").answer == "2014"
+            assert state.pipeline.ask("When was the Manchester joint centre founded?").answer == "2014"
         finally:
             state.stop()
     assert killed_mid_publish >= 1, "no kill landed while a snapshot was being written"

@@ -87,7 +87,7 @@ def test_full_disk_fails_the_cli_ingest_clearly_and_keeps_the_snapshot(
         before = files_of(data)
         fill(disk, free_bytes)
         result = subprocess.run(
-            [sys.executable, "-m", "service.cli", "ingest", str(articles), "--data", str(data), "--quiet"],
+            [sys.executable, "-m", "cli.main", "ingest", str(articles), "--data", str(data), "--quiet"],
             cwd=ROOT, capture_output=True, text=True, timeout=300)
         assert result.returncode == 1, result.stderr
         assert "error:" in result.stderr and "is full" in result.stderr and "Traceback" not in result.stderr
@@ -162,7 +162,7 @@ def test_corrupt_snapshot_is_refused_reported_and_the_previous_one_served(
 
     restarted = IndexState(fresh_server.settings, embedder)
     try:  # a restart over the damaged CURRENT falls back to the newest good snapshot
-        assert restarted.reload() and restarted.answerer.snapshot.version == served
+        assert restarted.reload() and restarted.pipeline.snapshot.version == served
         assert any("checksum mismatch" in p for p in restarted.problems)
     finally:
         restarted.stop()

@@ -17,7 +17,7 @@ CITATION = {"article_id": "a", "title": "T", "date": "2021-01-11", "source": "a.
 
 
 def export(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "service.cli", "feedback", "export", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "cli.main", "feedback", "export", *args], capture_output=True,
                           text=True, cwd=ROOT, timeout=120, stdin=subprocess.DEVNULL)
 
 

@@ -64,11 +64,12 @@ def test_generator_draft_streams_then_the_verified_answer_replaces_it(live_serve
       }).observe(document.querySelector('#conversation'), {subtree: true, childList: true, characterData: true});
     }""")
     page.locator("#filters > summary").click()
-    page.locator("#mode").select_option("generative")
+    page.locator("#mode").select_option("auto")
     card = desktop.send("Which hospital has held the China-UK clinical genomics training program?")
     expect(card).to_have_attribute("data-state", re.compile("^(answered|abstained)$"), timeout=300_000)
     drafts = page.evaluate("() => window.__drafts")
     assert drafts and all(d["state"] == "sources" for d in drafts), drafts
+    assert drafts[0]["text"] == "PKU First Hospital", "the extractive draft shows first"
     # The draft is gone; what stays is the verified answer (or the abstention).
     expect(card.locator(".draft")).to_have_count(0)
     if card.get_attribute("data-state") == "answered":

@@ -123,7 +123,7 @@ def test_posted_article_is_saved_and_indexed(fresh_server: LiveServer) -> None:
 def test_separate_ingest_process_is_picked_up(fresh_server: LiveServer) -> None:
     (fresh_server.articles_dir / "robotics-lab.txt").write_text(NEW_ARTICLE)
     proc = subprocess.run(
-        [sys.executable, "-m", "service.cli", "ingest", str(fresh_server.articles_dir), "--data",
+        [sys.executable, "-m", "cli.main", "ingest", str(fresh_server.articles_dir), "--data",
          str(fresh_server.data_dir), "--quiet"], capture_output=True, text=True, timeout=300,
         cwd=Path(__file__).resolve().parents[2],
     )

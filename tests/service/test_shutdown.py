@@ -29,7 +29,7 @@ def _serve(tmp_path: Path, seed_index: SeedIndex) -> tuple[subprocess.Popen[byte
     env = {**os.environ, "ARTICLE_QA_SHUTDOWN_GRACE_SECONDS": "30", "ARTICLE_QA_LOG_FORMAT": "json"}
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "service.cli", "serve", "--articles", str(articles), "--data", str(data),
+            [sys.executable, "-m", "cli.main", "serve", "--articles", str(articles), "--data", str(data),
              "--host", "127.0.0.1", "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=log)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120

@@ -97,14 +97,17 @@ def test_bad_request_bodies_are_json_422_before_any_stream(live_server: LiveServ
 
 
 @needs_generator
-def test_generator_tokens_stream_before_the_verified_answer(live_server: LiveServer) -> None:
+def test_the_draft_then_the_generators_tokens_stream_before_the_final_answer(live_server: LiveServer) -> None:
     events = stream(live_server, {"question": "Which hospital has held the China-UK clinical genomics training "
-                                              "program?", "mode": "generative"}, timeout=300)
+                                              "program?", "mode": "auto"}, timeout=300)
     names = [name for name, _ in events]
-    assert names[:2] == ["question", "sources"] and names[-1] == "final"
+    assert names[:3] == ["question", "sources", "draft"] and names[-1] == "final"
+    draft = events[2][1]
+    assert draft["final"] is False and draft["mode"] == "extractive" and draft["answer"] == "PKU First Hospital"
     tokens = [data["text"] for name, data in events if name == "token"]
     assert tokens and names.index("token") < names.index("final")
     final = events[-1][1]
-    assert final["mode"] == "generative"
-    if not final["abstained"]:  # the shown answer is the verified span, always inside its quote
+    assert final["mode"] == "generative" and final["final"] is True and final["confidence_label"]
+    if not final["abstained"]:  # the shown answer is what the model wrote, a verbatim slice of its quote
+        assert final["answer"] == "".join(tokens).strip()
         assert final["answer"] in final["citations"][0]["quote"]

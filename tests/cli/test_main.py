@@ -9,7 +9,7 @@ from tests.conftest import ROOT, SeedIndex
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "service.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "cli.main", *args], capture_output=True, text=True,
                           cwd=ROOT, timeout=300, stdin=subprocess.DEVNULL)
 
 

@@ -91,24 +91,24 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 def cmd_ask(args: argparse.Namespace) -> int:
     from index.embedding import get_embedder
     from index.snapshot import load_latest
-    from service.answer import Answerer
-    from service.state import generator_provider
+    from qa.generation.models import generator_provider
+    from qa.pipeline import AnswerPipeline
 
     settings = _settings(args)
     try:
         snapshot, problems = load_latest(settings.data_dir)
         for problem in problems:
             print(f"warning: {problem}", file=sys.stderr)
-        answerer = Answerer(snapshot, get_embedder(settings.embedding_model, settings.threads), settings,
-                            generator_provider(settings))
-        result = answerer.ask(args.question, args.top_k, mode=args.mode)
+        pipeline = AnswerPipeline(snapshot, get_embedder(settings.embedding_model, settings.threads), settings,
+                                  generator_provider(settings))
+        result = pipeline.ask(args.question, args.top_k, mode=args.mode)
     except ArticleQAError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     if result.abstained:
         print(f"No answer in the articles ({result.reason}) [confidence {result.confidence:.2f}]")
     else:
-        print(f"{result.answer}   [confidence {result.confidence:.2f}]")
+        print(f"{result.answer}   [{result.confidence_label}, confidence {result.confidence:.2f}]")
     for c in result.citations:
         print(f"\n  [{c.title}] ({c.date or 'undated'}, {c.source}) chars {c.start}-{c.end}\n  \"{c.quote}\"")
     if args.verbose or result.abstained:
@@ -121,9 +121,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from evaluation.runner import EvalOptions, runner_for, write_report
-    from service.answer import AnswerMode
-    from service.state import generator_provider
+    from evaluation.runner import EvalOptions, comparison, runner_for, write_report
+    from qa.generation.models import generator_provider
+    from qa.records import AnswerMode
 
     settings = _settings(args)
     if args.datasets_dir:
@@ -154,20 +154,28 @@ def cmd_eval(args: argparse.Namespace) -> int:
             bar.n = done
             bar.refresh()
 
-        report = runner.run(answerer, asking)
+        reports = [runner.run(answerer, asking)]
         bar.close()
+        if args.with_plain:
+            bar = tqdm(total=len(runner.questions), desc="asking (plain baseline)", unit="q", file=sys.stderr,
+                       disable=args.quiet)
+            reports.append(runner.run(runner.plain(answerer), asking))
+            bar.close()
     except (ArticleQAError, FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR
-    json_path, md_path = write_report(report, args.out or settings.eval_dir / "reports")
-    print(md_path.read_text())
-    print(f"report: {json_path}")
+    for report in reports:
+        json_path, md_path = write_report(report, args.out or settings.eval_dir / "reports")
+        print(md_path.read_text())
+        print(f"report: {json_path}")
+    if len(reports) == 2:
+        print(comparison(reports[0], reports[1]))
     return EXIT_OK
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    from evaluation.calibration import best, fit_reports, load_predictions, plot, replay, sweep, table
-    from service.confidence import DEFAULT_PATH, ConfidenceModels
+    from evaluation.calibration import best, fit_reports, load_predictions, plot, replay, rows, sweep, table
+    from qa.decision import DecisionModels
 
     reports: dict[str, list[dict[str, object]]] = {}
     for report in args.reports:
@@ -177,34 +185,37 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         reports[report.stem] = load_predictions(report)
     if args.fit:
         try:
-            primary = args.primary or next(iter(reports))
-            result = fit_reports(reports, args.fit, primary=primary, max_primary_loss=args.max_primary_loss)
+            result = fit_reports(reports, args.fit)
         except ValueError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return EXIT_ERROR
-        target = args.write or DEFAULT_PATH
-        current = ConfidenceModels.load(target) if target.is_file() else ConfidenceModels({})
-        models = {**current.models, args.fit: result.model}
+        target = args.write or _settings(args).data_dir / "decision.json"
+        current = DecisionModels.load(target) if target.is_file() else DecisionModels({})
         fitted_on = {**current.fitted_on, args.fit: sorted(reports)}
-        ConfidenceModels(models, fitted_on).save(target)
+        DecisionModels({**current.models, args.fit: result.model}, fitted_on).save(target)
         series = {f"{name} (fitted)": points for name, points in result.per_dataset.items()}
         for name, points in result.per_dataset.items():
-            print(f"## {name}, fitted {args.fit} confidence\n\n{table(points)}\n")
-            print(f"at the chosen threshold: {replay(reports[name], result.model)}\n")
-        weights = ", ".join(f"{f} {w:+.2f}" for f, w in zip(result.model.features, result.model.weights,
-                                                                  strict=True))
+            print(f"## {name}, fitted {args.fit} decision\n\n{table(points)}\n")
+            print(f"at the chosen threshold: {replay(result.data[name], result.model)}\n")
+        weights = ", ".join(f"{f} {w:+.2f}" for f, w in zip(result.model.features, result.model.weights, strict=True))
         print(f"weights (standardised): {weights}; bias {result.model.bias:+.2f}")
-        print(f"threshold {result.threshold:.3f} (best mean F1 over the datasets, {primary} losing at most "
-              f"{args.max_primary_loss} F1); model written to {target}")
+        print("reliability (bin, mean confidence, share right, answers): "
+              + "; ".join(f"{lo:.1f}: {p:.2f}/{acc:.2f} ({n})" for lo, p, acc, n in result.reliability.bins))
+        print(f"expected calibration error {result.reliability.ece:.3f}")
+        print(f"threshold {result.model.threshold:.3f} (best mean F1 over the datasets); model written to {target}; "
+              f"serve it with ARTICLE_QA_DECISION_MODEL={target}")
+        calibration = result.reliability
     else:
         series = {}
+        calibration = None
         for name, predictions in reports.items():
-            points = sweep(predictions)
+            points = sweep(rows(predictions))
             series[name] = points
             top = best(points)
-            print(f"## {name}\n\n{table(points)}\n\nbest threshold {top.threshold:.2f}: F1 {top.f1}\n")
+            print(f"## {name}\n\n{table(points)}\n\nbest threshold {top.threshold:.3f}: F1 {top.f1}\n")
     if args.plot:
-        print(f"plot: {plot(series, args.plot, f'{args.fit} answers' if args.fit else 'answers')}")
+        title = f"{args.fit} answers" if args.fit else "answers"
+        print(f"plot: {plot(series, args.plot, title, calibration)}")
     return EXIT_OK
 
 
@@ -261,6 +272,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="index only the sampled questions' documents plus this many others (for quick checks)")
     ev.add_argument("--no-oracle", action="store_true",
                     help="squad2-dev-half: skip the second pass with the gold paragraph given (halves the time)")
+    ev.add_argument("--with-plain", action="store_true",
+                    help="also run the plain baseline (top-3 chunks, copy or NONE, no checks) on the same questions")
     ev.add_argument("--threshold", type=float, default=None, help="abstention threshold (default: the setting)")
     ev.add_argument("--datasets-dir", type=Path, default=None, help="shared/datasets (ARTICLE_QA_DATASETS_DIR)")
     ev.add_argument("--eval-dir", type=Path, default=None, help="where indexes go (ARTICLE_QA_EVAL_DIR)")
@@ -271,14 +284,13 @@ def build_parser() -> argparse.ArgumentParser:
     cal = sub.add_parser("calibrate", help="sweep the abstention threshold over eval reports")
     cal.add_argument("reports", type=Path, nargs="+", help="JSON reports written by `article-qa eval`")
     cal.add_argument("--plot", type=Path, default=None, help="write the trade-off plot (PNG) here")
-    cal.add_argument("--fit", choices=["extractive", "generative"], default=None,
-                     help="fit this mode's confidence model on the reports and choose its threshold")
-    cal.add_argument("--primary", default=None,
-                     help="report (file stem) whose F1 the threshold may cost at most --max-primary-loss "
-                          "(default: the first report)")
-    cal.add_argument("--max-primary-loss", type=float, default=0.5, help="F1 points the primary report may lose")
+    cal.add_argument("--fit", default=None, metavar="READER",
+                     help="fit this reader's decision model on the reports and choose its threshold: extractive, "
+                          "or generative:<model> (e.g. generative:qwen2.5-0.5b)")
     cal.add_argument("--write", type=Path, default=None,
-                     help="where to write the fitted model (default: the packaged service/confidence.json)")
+                     help="where to write the fitted models (default: <data>/decision.json; the packaged "
+                          "qa/decision.json is only replaced by copying a reviewed file there)")
+    cal.add_argument("--data", dest="data_dir", type=Path, help="data folder (ARTICLE_QA_DATA_DIR)")
     cal.set_defaults(func=cmd_calibrate)
 
     fb = sub.add_parser("feedback", help="answer ratings given in the chat page")

@@ -7,7 +7,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from index.retriever import SearchFilters
+from core.text import tokens
+from qa.records import Turn
 
 WH_WORDS = ("how many", "how much", "how long", "how old", "how", "what", "when", "where", "which", "who",
             "whom", "whose", "why")
@@ -35,22 +36,7 @@ PRONOUN = re.compile(
     re.IGNORECASE)
 EXISTENTIAL_THERE = re.compile(r"\b(?:is|are|was|were|be)\s+there\b|\bthere\s+(?:is|are|was|were|be)\b",
                                re.IGNORECASE)
-WORD = re.compile(r"[A-Za-z0-9][\w'’&.-]*")
 NUMBERISH = re.compile(r"^[\d\s,.%$€£/-]+$|\b(?:19|20)\d\d\b|\b\d+\b")
-
-
-@dataclass(frozen=True)
-class PastTurn:
-    """What the client remembers of one earlier exchange."""
-
-    question: str
-    answer: str | None = None
-    article_ids: tuple[str, ...] = ()
-    rewritten_question: str | None = None
-
-    @property
-    def standalone(self) -> str:
-        return self.rewritten_question or self.question
 
 
 @dataclass(frozen=True)
@@ -63,14 +49,18 @@ class Rewrite:
     why: list[str] = field(default_factory=list)
 
 
+ArticleFinder = Callable[[str], str | None]
+
+
 class QuestionRewriter(Protocol):
-    def rewrite(self, question: str, history: Sequence[PastTurn]) -> Rewrite: ...
+    def rewrite(self, question: str, history: Sequence[Turn], find_article: ArticleFinder | None = None) -> Rewrite:
+        ...
 
 
 class NoRewriter:
     """Answers every question as asked (for clients that send standalone questions)."""
 
-    def rewrite(self, question: str, history: Sequence[PastTurn]) -> Rewrite:
+    def rewrite(self, question: str, history: Sequence[Turn], find_article: ArticleFinder | None = None) -> Rewrite:
         return Rewrite(question)
 
 
@@ -96,7 +86,9 @@ def _ends_phrase(word: str, capital_start: bool) -> bool:
 def main_topic(question: str) -> str | None:
     """The question's main noun phrase, e.g. 'the Manchester joint centre' in 'When was the Manchester joint
     centre founded?', found with word-shape rules (determiners, capitals, verbs) rather than a parser."""
-    words = WORD.findall(_strip_question(question))
+    stripped = _strip_question(question)
+    found = tokens(stripped)
+    words = [t for _, _, t in found]
     if not words:
         return None
     start = None
@@ -111,7 +103,7 @@ def main_topic(question: str) -> str | None:
     if start is None:
         return None
     capital_start = words[start].lower() not in DETERMINERS
-    phrase = [words[start]]
+    last = start
     i = start + 1
     while i < len(words):
         word, low = words[i], words[i].lower()
@@ -119,19 +111,16 @@ def main_topic(question: str) -> str | None:
         if low in CONNECTORS or (low == "and" and nxt and (nxt[0].isupper() or nxt.lower() in DETERMINERS)):
             if not nxt or nxt.lower() in AUX or nxt.lower() in VERBS:
                 break
-            phrase.append(word)
-        elif low in DETERMINERS and phrase[-1].lower() in CONNECTORS | {"and"}:
-            phrase.append(word)
-        elif _ends_phrase(word, capital_start):
+        elif not (low in DETERMINERS and words[last].lower() in CONNECTORS | {"and"}) \
+                and _ends_phrase(word, capital_start):
             break
-        else:
-            phrase.append(word)
+        last = i
         i += 1
-    while phrase and phrase[-1].lower() in CONNECTORS | DETERMINERS | {"and"}:
-        phrase.pop()
-    if not phrase or (len(phrase) == 1 and phrase[0].lower() in DETERMINERS):
+    while last >= start and words[last].lower() in CONNECTORS | DETERMINERS | {"and"}:
+        last -= 1
+    if last < start or (last == start and words[start].lower() in DETERMINERS):
         return None
-    return " ".join(phrase)
+    return stripped[found[start][0]:found[last][1]]
 
 
 def _mid_sentence(phrase: str) -> str:
@@ -157,7 +146,7 @@ class RuleRewriter:
     def __init__(self, turns: int = 3) -> None:
         self.turns = turns
 
-    def _antecedents(self, history: Sequence[PastTurn]) -> tuple[str | None, str | None, PastTurn | None]:
+    def _antecedents(self, history: Sequence[Turn]) -> tuple[str | None, str | None, Turn | None]:
         for turn in reversed(history[-self.turns:]):
             topic = main_topic(turn.standalone)
             if topic:
@@ -167,7 +156,7 @@ class RuleRewriter:
         last = history[-1] if history else None
         return None, None, last
 
-    def rewrite(self, question: str, history: Sequence[PastTurn]) -> Rewrite:
+    def rewrite(self, question: str, history: Sequence[Turn], find_article: ArticleFinder | None = None) -> Rewrite:
         text = " ".join(question.split())
         if not history or not text:
             return Rewrite(text)
@@ -178,8 +167,12 @@ class RuleRewriter:
         article_ids: frozenset[str] | None = None
         result = text
 
-        if ARTICLE_REF.search(result) and turn.article_ids:
-            article_ids = frozenset(turn.article_ids)
+        cited = turn.article_ids
+        if ARTICLE_REF.search(result) and not cited and find_article is not None:
+            found = find_article(" ".join(filter(None, (turn.standalone, turn.answer))))
+            cited = (found,) if found else ()
+        if ARTICLE_REF.search(result) and cited:
+            article_ids = frozenset(cited)
             about = f"the article about {_mid_sentence(topic)}" if topic else "the article"
             result = ARTICLE_REF.sub(about, result, count=1)
             why.append("that article -> the previously cited article")
@@ -256,11 +249,19 @@ def get_rewriter(name: str, turns: int = 3) -> QuestionRewriter:
         raise ValueError(f"unknown conversation rewriter {name!r}; choose one of {sorted(REWRITERS)}") from None
 
 
-def resolve(rewriter: QuestionRewriter, question: str, history: Sequence[PastTurn],
-            filters: SearchFilters | None) -> tuple[Rewrite, SearchFilters | None]:
-    """The standalone question plus filters narrowed to the article a follow-up points at."""
-    rewrite = rewriter.rewrite(question, history)
-    if rewrite.article_ids is None or (filters is not None and filters.article_ids is not None):
-        return rewrite, filters
-    base = filters or SearchFilters()
-    return rewrite, SearchFilters(base.published_after, base.published_before, base.source, rewrite.article_ids)
+def turns_from_messages(messages: Sequence[tuple[str, str]]) -> tuple[Turn, ...]:
+    """Earlier turns from chat messages (``(role, content)``, oldest first): each user message with the
+    assistant reply that follows it; system messages are ignored."""
+    turns: list[Turn] = []
+    question: str | None = None
+    for role, content in messages:
+        if role == "user":
+            if question is not None:
+                turns.append(Turn(question))
+            question = content
+        elif role == "assistant" and question is not None:
+            turns.append(Turn(question, content or None))
+            question = None
+    if question is not None:
+        turns.append(Turn(question))
+    return tuple(turns)

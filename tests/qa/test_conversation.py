@@ -6,8 +6,12 @@ from datetime import date
 
 import pytest
 
+from core.config import Settings
 from index.retriever import SearchFilters
-from service.conversation import NoRewriter, PastTurn, RuleRewriter, get_rewriter, main_topic, resolve
+from qa.conversation import NoRewriter, RuleRewriter, get_rewriter, main_topic, turns_from_messages
+from qa.question import QuestionStage
+from qa.records import AnswerMode, AskInput
+from qa.records import Turn as PastTurn
 
 CENTRE = PastTurn("When was the Manchester joint centre founded?", "2014", ("pkuhsc-manchester-joint-webinar",))
 
@@ -81,13 +85,37 @@ def test_only_recent_turns_are_considered() -> None:
     assert RuleRewriter(turns=2).rewrite("Where is it?", old).question == "Where is it?"
 
 
-def test_resolve_narrows_filters_to_the_cited_article_and_keeps_the_rest() -> None:
-    rewriter = RuleRewriter()
+def test_question_stage_narrows_filters_to_the_cited_article_and_keeps_the_rest() -> None:
+    stage = QuestionStage(Settings())
     user = SearchFilters(published_after=date(2020, 1, 1))
-    rewrite, filters = resolve(rewriter, "Who edited that article?", [CENTRE], user)
-    assert filters == SearchFilters(date(2020, 1, 1), None, None, frozenset({"pkuhsc-manchester-joint-webinar"}))
-    _, untouched = resolve(rewriter, "When was it founded?", [CENTRE], user)
-    assert untouched is user
+    query = stage.run(AskInput("Who edited that article?", (CENTRE,), filters=user), AnswerMode.EXTRACTIVE)
+    assert query.filters == SearchFilters(date(2020, 1, 1), None, None, frozenset({"pkuhsc-manchester-joint-webinar"}))
+    untouched = stage.run(AskInput("When was it founded?", (CENTRE,), filters=user), AnswerMode.EXTRACTIVE)
+    assert untouched.filters is user
+
+
+def test_that_article_is_found_from_the_earlier_turns_text_alone() -> None:
+    """Chat clients send text only: the article is the one the earlier question and answer are about."""
+    asked: list[str] = []
+
+    def find(text: str) -> str | None:
+        asked.append(text)
+        return "pkuhsc-manchester-joint-webinar"
+
+    bare = PastTurn("When was the Manchester joint centre founded?", "2014")
+    rewrite = RuleRewriter().rewrite("Who wrote that article?", [bare], find)
+    assert rewrite.question == "Who wrote the article about the Manchester joint centre?"
+    assert rewrite.article_ids == frozenset({"pkuhsc-manchester-joint-webinar"})
+    assert asked == ["When was the Manchester joint centre founded? 2014"]
+    assert RuleRewriter().rewrite("Who wrote that article?", [bare], lambda _: None).article_ids is None
+
+
+def test_chat_messages_become_turns() -> None:
+    messages = [("system", "be brief"), ("user", "When was the Manchester joint centre founded?"),
+                ("assistant", "2014 [1]"), ("user", "Who hosted it?"), ("user", "And when?")]
+    assert turns_from_messages(messages) == (
+        PastTurn("When was the Manchester joint centre founded?", "2014 [1]"), PastTurn("Who hosted it?"),
+        PastTurn("And when?"))
 
 
 def test_factory() -> None:

@@ -1,8 +1,9 @@
-"""Extractive reader: picks the sentence that supports an answer and the typed span inside it.
+"""The extractive reader: the supporting sentence and the typed span inside it, by rules over measurable signals.
 
-No extractive QA model loads offline here (see shared/MODELS.md), so the reader combines measurable
-signals instead: IDF-weighted coverage of the question's terms, dense sentence similarity, and span
-patterns for the expected answer type. Every answer is a verbatim slice of an article.
+It is the draft shown at once and the fallback when no generator is installed. No extractive QA model loads
+offline here (see shared/MODELS.md), so candidate spans come from answer-type patterns (dates, numbers,
+names, lists) and are ranked by their sentence's evidence score and their closeness to the question's words.
+Every answer is a verbatim slice of an article.
 """
 
 from __future__ import annotations
@@ -11,65 +12,72 @@ import math
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 
-import numpy as np
-
-from core.documents import Article
-from core.text import FULL_DATE, MONEY, MONTH_YEAR, NUMBER, YEAR, sentence_spans
+from core.text import FULL_DATE, MONEY, MONTH_YEAR, NUMBER, YEAR, split_compound, tokens
 from index.analysis import STOPWORDS, analyze, stem
 from index.retriever import ScoredChunk
-from service.question import AnswerType, Question
+from qa.evidence import TermWeights
+from qa.records import AnswerType, Evidence, EvidenceSet, Query, QuestionAnalysis, Reading, Retrieved, Span
 
 
 @dataclass(frozen=True)
-class Evidence:
-    """A candidate sentence, located by article offsets."""
+class ExtractiveConfig:
+    """The reader's tuned constants (fitted by hand on the news and SQuAD dev sets in earlier rounds)."""
 
-    article: Article
-    start: int
-    end: int
-    hit_rank: int
-    coverage: float
-    dense: float
-    score: float
-
-    @property
-    def text(self) -> str:
-        return self.article.text[self.start:self.end]
-
-
-@dataclass(frozen=True)
-class Span:
-    article: Article
-    start: int
-    end: int
-    score: float
-    evidence: Evidence
-    note: str = ""
-
-    @property
-    def text(self) -> str:
-        return self.article.text[self.start:self.end]
+    spans_from_sentences: int = 4  # evidence sentences searched for candidate spans
+    min_coverage: float = 0.34  # least question coverage of the answer's sentence; below it, no answer
+    span_weight: float = 0.25  # weight of a span's own fit against its sentence's evidence score
+    score_bias: float = -3.2  # the reader's own score is a logistic of these terms
+    score_coverage: float = 4.0
+    score_dense: float = 3.0
+    score_span: float = 0.6
+    score_span_cap: float = 1.5  # span fit beyond this adds nothing
+    score_focus_missing: float = 1.5  # cost when the sentence lacks the question's focus word
+    no_span_discount: float = 0.5  # an abstention reports half of its best sentence's score
+    publication_date_min_coverage: float = 0.6  # "when" questions fall back to the publication date above this
+    publication_date_fit: float = 0.2  # span fit of that fallback (low: the event may not be the publication)
+    publication_date_discount: float = 0.8  # its sentence counts as covering this share of the question
+    metadata_base: float = 0.45  # byline/editor/office answers: base score plus a share of topic coverage
+    metadata_per_coverage: float = 0.5
+    metadata_cap: float = 0.95
+    metadata_no_topic: float = 0.2  # score when no retrieved article is about the question's topic
+    metadata_hits: int = 3  # retrieved passages searched for the article a metadata question is about
 
 
 @dataclass(frozen=True)
-class Reading:
-    span: Span | None
-    confidence: float
-    reason: str
-    evidence: list[Evidence]
+class SpanShapes:
+    """Bonuses that rank candidate spans of each shape; proximity to a question word (0..1) is added to each."""
+
+    pattern_weight: float = 0.4  # dates and amounts: weight of the pattern's own strength
+    full_date: float = 1.0
+    month_year: float = 0.8
+    year: float = 0.6
+    number_head_focus: float = 0.6  # a number followed by the question's head noun ("52,000 graduates")
+    number_any_focus: float = 0.4  # ... scaled by the share of focus words following it
+    person: float = 0.3  # a personal name
+    coordinated_outside: float = 0.5  # "A and B" when the question's words lie outside both names
+    coordinated_inside: float = -0.2
+    person_fallback: float = 0.6  # a capitalised phrase when no personal name is found (scales proximity)
+    place: float = 0.3  # a capitalised phrase after "in/at/from/near/to"
+    list_after_intro: float = 1.5  # a list after "such as"/":" following the focus word
+    of_phrase: float = 1.3  # "<focus> of X"
+    phrase_with_focus: float = 1.2  # a capitalised phrase containing the focus word and more
+    named_phrase: float = 0.9  # a capitalised phrase for a question wanting a name
+    quoted: float = 1.0  # a quoted title for a question wanting a name
+    focus_compound: float = 0.6  # words before a lower-case focus word ("clinical genomics training")
+    run_base: float = 0.2  # a run of words between question words
+    run_left: float = 0.5  # ... right after a question word
+    run_right: float = 0.24  # ... right before a question word
+    run_capital: float = 0.2  # ... starting with a capital
+    run_lower_named: float = -0.5  # ... starting lower-case when a name is wanted
+    run_long: float = 0.05  # cost per word beyond ``run_long_after``
+    run_long_after: int = 8
+    near_tokens: int = 3  # "right after/before" means within this many tokens
+    number_lookahead_chars: int = 40  # how far after a number its noun is looked for
+    coordinated_max_gap: int = 90  # characters between two names joined by "and"
+    quoted_max_words: int = 8  # longest quoted title taken as a name
 
 
-@dataclass(frozen=True)
-class ReaderConfig:
-    passages: int = 5
-    dense_sentences: int = 8
-    spans_from_sentences: int = 4
-    min_coverage: float = 0.34
-
-
-_TOKEN = re.compile(r"[^\W_]+(?:['’][^\W\d_]+)?(?:[-.][^\W_]+)*")
 _UPPER = "A-Z\u00c0-\u00d6\u00d8-\u00de"
 _NAME_TOKEN = rf"(?:[{_UPPER}][^\W\d_A-Z]+(?:[-'’][^\W\d_]+)?|[A-Z]\.)"
 _CAP_PHRASE = re.compile(
@@ -105,175 +113,97 @@ _LIST_INTRO = re.compile(r"^\s*(?::|such as|including|namely|like)\s+", re.I)
 _LIST_IN = re.compile(r"^\s+(?:in|of)\s+", re.I)
 _LIST_END = re.compile(
     r";|\.\s|\.$|,?\s(?:so as|so that|in order|which|to make|to help|to solve|with (?:more|over))\b|, etc", re.I)
+_META_TERMS = {stem(w) for w in ("wrote", "write", "written", "author", "article", "story", "news", "report", "edit",
+                                  "editor", "publish", "posted", "date", "office", "byline", "reporter", "writer",
+                                  "source", "department")}
 _OF_CUT = re.compile(r",|;|\(|\.\s|\.$|\s(?:to|which|that|who|for|over|since|in order|through|by|with)\s", re.I)
 
 
-class TermWeights:
-    """How much a question word matters: rare in English (wordfreq) and rare in this corpus (BM25 df).
-
-    The English prior keeps words like "take" or "part" from dominating when a small corpus lacks them.
-    """
-
-    def __init__(self, vocab: dict[str, int], doc_freq: np.ndarray, num_docs: int) -> None:
-        self._vocab = vocab
-        self._df = doc_freq
-        self._n = max(1, num_docs)
-        self._max_idf = math.log(1.0 + (self._n + 0.5) / 0.5)
-
-    def idf(self, term: str) -> float:
-        idx = self._vocab.get(term)
-        df = int(self._df[idx]) if idx is not None and idx < len(self._df) else 0
-        return math.log(1.0 + (self._n - df + 0.5) / (df + 0.5))
-
-    def weight(self, term: str, surface: str) -> float:
-        return _specificity(surface) * (0.5 + 0.5 * self.idf(term) / self._max_idf)
-
-    @classmethod
-    def from_bm25(cls, bm25: object) -> TermWeights:
-        scores = getattr(bm25, "scores", {})
-        indptr = np.asarray(scores.get("indptr", np.zeros(1)))
-        return cls(dict(getattr(bm25, "vocab_dict", {})), np.diff(indptr), int(scores.get("num_docs", 1)))
-
-
-@lru_cache(maxsize=100_000)
-def _specificity(word: str) -> float:
-    from wordfreq import zipf_frequency
-
-    return max(0.3, 7.5 - zipf_frequency(word, "en"))
-
-
-def _tokens(text: str) -> list[tuple[int, int, str]]:
-    return [(m.start(), m.end(), m.group(0)) for m in _TOKEN.finditer(text)]
-
-
 def _stem_tokens(token: str) -> set[str]:
-    token = re.sub(r"['’]s$", "", token.lower())
-    return {stem(part) for part in re.split(r"[-.]", token) if part}
+    return {stem(part) for part in split_compound(token)}
 
 
 class ExtractiveReader:
-    """Turns retrieved chunks into one verbatim answer span (or none) with a confidence."""
+    """Turns the evidence sentences into one verbatim answer span (or none) with the reader's own score."""
 
-    def __init__(self, weights: TermWeights, encode: Callable[[list[str]], np.ndarray],
-                 config: ReaderConfig | None = None) -> None:
+    def __init__(self, weights: TermWeights, config: ExtractiveConfig | None = None,
+                 shapes: SpanShapes | None = None) -> None:
         self.weights = weights
-        self.encode = encode
-        self.config = config or ReaderConfig()
+        self.config = config or ExtractiveConfig()
+        self.shapes = shapes or SpanShapes()
 
-    # -- evidence -------------------------------------------------------------------------------------
-    def coverage(self, question: Question, text: str, title: str = "", context: str = "") -> float:
-        """Share of the question's weighted terms found in the sentence (half credit: title, context)."""
-        if not question.terms:
-            return 0.0
-        present = set(analyze(text))
-        title_terms = set(analyze(title)) | set(analyze(context))
-        surfaces = question.surfaces or question.terms
-        weights = [self.weights.weight(t, w) for t, w in zip(question.terms, surfaces, strict=False)]
-        total = sum(weights)
-        got = sum(
-            w * (1.0 if t in present else 0.5 if t in title_terms else 0.0)
-            for t, w in zip(question.terms, weights, strict=False)
-        )
-        return got / total if total else 0.0
+    def run(self, query: Query, retrieved: Retrieved, evidence: EvidenceSet) -> Reading:
+        return self.read(query.analysis, list(retrieved.hits), list(evidence.sentences))
 
-    def evidence(self, question: Question, hits: list[ScoredChunk], qvec: np.ndarray) -> list[Evidence]:
-        seen: set[tuple[str, int]] = set()
-        rows: list[tuple[Article, int, int, int, float]] = []
-        for hit in hits[: self.config.passages]:
-            previous = ""
-            for start, end in sentence_spans(hit.article.text, hit.chunk.start, hit.chunk.end):
-                sentence = hit.article.text[start:end]
-                if (hit.article.id, start) not in seen:
-                    seen.add((hit.article.id, start))
-                    cov = self.coverage(question, sentence, hit.article.title, previous)
-                    rows.append((hit.article, start, end, hit.rank, cov))
-                previous = sentence
-        if not rows:
-            return []
-        rows.sort(key=lambda r: -(r[4] + 0.02 / r[3]))
-        top = rows[: self.config.dense_sentences]
-        vectors = self.encode([a.text[s:e] for a, s, e, _, _ in top])
-        dense = vectors @ qvec
-        out = [
-            Evidence(a, s, e, rank, cov, float(d), 0.6 * cov + 0.4 * float(d) + 0.03 / rank)
-            for (a, s, e, rank, cov), d in zip(top, dense, strict=True)
-        ]
-        return sorted(out, key=lambda ev: -ev.score)
-
-    # -- reading --------------------------------------------------------------------------------------
-    def read(self, question: Question, hits: list[ScoredChunk], qvec: np.ndarray,
-             evidence: list[Evidence] | None = None) -> Reading:
-        evidence = self.evidence(question, hits, qvec) if evidence is None else evidence
+    def read(self, question: QuestionAnalysis, hits: list[ScoredChunk], evidence: list[Evidence]) -> Reading:
+        cfg = self.config
         if not evidence:
-            return Reading(None, 0.0, "No passage was retrieved.", [])
+            return Reading(None, 0.0, "No passage was retrieved.")
         if question.meta_field:
             meta = self._metadata(question, hits, evidence)
             if meta is not None:
                 return meta
         best: Span | None = None
-        for ev in evidence[: self.config.spans_from_sentences]:
+        for ev in evidence[:cfg.spans_from_sentences]:
             for span in self._spans(question, ev):
-                total = ev.score + 0.25 * span.score
-                if best is None or total > best.evidence.score + 0.25 * best.score:
+                total = ev.score + cfg.span_weight * span.score
+                if best is None or total > best.evidence.score + cfg.span_weight * best.score:
                     best = span
         if best is None and question.answer_type == AnswerType.DATE:
             best = self._publication_date(evidence[0])
         if best is None:
-            return Reading(None, self._confidence(evidence[0], 0.0) * 0.5,
-                           f"The passages do not contain a {question.answer_type.value} that answers this.",
-                           evidence)
+            return Reading(None, self.score(evidence[0], 0.0) * cfg.no_span_discount,
+                           f"The passages do not contain a {question.answer_type.value} that answers this.")
         ev = best.evidence
-        if ev.coverage < self.config.min_coverage:
-            return Reading(None, self._confidence(ev, best.score) * 0.5,
-                           "The passages do not mention enough of what the question asks about.", evidence)
-        focus = set(question.focus_stems)
-        missing_focus = bool(focus) and not (focus & set(analyze(ev.text)))
-        return Reading(best, self._confidence(ev, best.score, missing_focus),
-                       best.note or "Found in the cited sentence.", evidence)
+        if ev.coverage < cfg.min_coverage:
+            return Reading(None, self.score(ev, best.score) * cfg.no_span_discount,
+                           "The passages do not mention enough of what the question asks about.")
+        return Reading(best, self.score(ev, best.score, focus_missing(question, ev.text)),
+                       best.note or "Found in the cited sentence.")
 
-    @staticmethod
-    def _confidence(ev: Evidence, span_score: float, missing_focus: bool = False) -> float:
+    def score(self, ev: Evidence, span_score: float, missing_focus: bool = False) -> float:
         """Logistic blend of term coverage, dense similarity and span fit; a missing focus word costs most."""
-        raw = -3.2 + 4.0 * ev.coverage + 3.0 * max(ev.dense, 0.0) + 0.6 * min(span_score, 1.5)
-        raw -= 1.5 if missing_focus else 0.0
+        cfg = self.config
+        raw = (cfg.score_bias + cfg.score_coverage * ev.coverage + cfg.score_dense * max(ev.dense, 0.0)
+               + cfg.score_span * min(span_score, cfg.score_span_cap))
+        raw -= cfg.score_focus_missing if missing_focus else 0.0
         return float(1.0 / (1.0 + math.exp(-raw)))
 
-    def _metadata(self, question: Question, hits: list[ScoredChunk], evidence: list[Evidence]) -> Reading | None:
+    def _metadata(self, question: QuestionAnalysis, hits: list[ScoredChunk],
+                  evidence: list[Evidence]) -> Reading | None:
+        cfg = self.config
         field = question.meta_field or ""
-        meta_terms = {stem(w) for w in ("wrote", "write", "written", "author", "article", "story", "news",
-                                        "report", "edit", "editor", "publish", "posted", "date", "office",
-                                        "byline", "reporter", "writer", "source", "department")}
-        topic = Question(question.text, question.answer_type, (), tuple(t for t in question.terms
-                                                                        if t not in meta_terms))
-        for hit in hits[:3]:
+        topic = QuestionAnalysis(question.text, question.answer_type, (),
+                                 tuple(t for t in question.terms if t not in _META_TERMS))
+        for hit in hits[:cfg.metadata_hits]:
             article = hit.article
             span = article.metadata_spans.get(field)
             if span is None:
                 continue
-            cov = self.coverage(topic, article.text, article.title) if topic.terms else 0.0
-            ev = Evidence(article, span[0], span[1], hit.rank, cov, evidence[0].dense, cov)
-            if cov < self.config.min_coverage:
-                return Reading(None, 0.2, "No article about that topic was found.", evidence)
+            cov = self.weights.coverage(topic, article.text, article.title) if topic.terms else 0.0
+            if cov < cfg.min_coverage:
+                return Reading(None, cfg.metadata_no_topic, "No article about that topic was found.")
             line_start = article.text.rfind("\n", 0, span[0]) + 1
             ev = Evidence(article, line_start, span[1], hit.rank, cov, evidence[0].dense, cov)
-            conf = float(min(0.95, 0.45 + 0.5 * cov))
-            return Reading(Span(article, span[0], span[1], 1.0, ev, f"From the article's {field.replace('_', ' ')}."),
-                           conf, f"From the article's {field.replace('_', ' ')}.", [ev, *evidence])
+            label = field.replace("_", " ")
+            score = float(min(cfg.metadata_cap, cfg.metadata_base + cfg.metadata_per_coverage * cov))
+            return Reading(Span(article, span[0], span[1], 1.0, ev, f"From the article's {label}."), score,
+                           f"From the article's {label}.")
         return None
 
-    @staticmethod
-    def _publication_date(ev: Evidence) -> Span | None:
+    def _publication_date(self, ev: Evidence) -> Span | None:
         span = ev.article.metadata_spans.get("date")
-        if span is None or ev.coverage < 0.6:
+        if span is None or ev.coverage < self.config.publication_date_min_coverage:
             return None
-        line = Evidence(ev.article, span[0], span[1], ev.hit_rank, ev.coverage * 0.8, ev.dense, ev.score)
-        return Span(ev.article, span[0], span[1], 0.2, line,
+        line = Evidence(ev.article, span[0], span[1], ev.hit_rank, ev.coverage * self.config.publication_date_discount,
+                        ev.dense, ev.score)
+        return Span(ev.article, span[0], span[1], self.config.publication_date_fit, line,
                     "The article does not date the event itself; this is the date it was published.")
 
     # -- span candidates ------------------------------------------------------------------------------
-    def _spans(self, question: Question, ev: Evidence) -> list[Span]:
+    def _spans(self, question: QuestionAnalysis, ev: Evidence) -> list[Span]:
         text = ev.text
-        toks = _tokens(text)
+        toks = tokens(text)
         terms = set(question.terms)
         matched = [i for i, (_, _, w) in enumerate(toks) if _stem_tokens(w) & terms]
         q_lower = question.text.lower()
@@ -301,39 +231,42 @@ class ExtractiveReader:
             return Span(ev.article, ev.start + a, ev.start + b, score, ev, note)
 
         kind = question.answer_type
+        sh = self.shapes
         spans: list[Span | None] = []
         if kind == AnswerType.DATE:
-            spans += self._pattern_spans(text, [(FULL_DATE, 1.0), (MONTH_YEAR, 0.8), (YEAR, 0.6)], proximity, make)
+            patterns = [(FULL_DATE, sh.full_date), (MONTH_YEAR, sh.month_year), (YEAR, sh.year)]
+            spans += self._pattern_spans(text, patterns, sh.pattern_weight, proximity, make)
         elif kind == AnswerType.MONEY:
-            spans += self._pattern_spans(text, [(MONEY, 1.0)], proximity, make)
+            spans += self._pattern_spans(text, [(MONEY, sh.full_date)], sh.pattern_weight, proximity, make)
         elif kind == AnswerType.NUMBER:
             dates = [m.span() for m in FULL_DATE.finditer(text)] + [m.span() for m in YEAR.finditer(text)]
             focus = set(question.focus_stems)
             for m in NUMBER.finditer(text):
                 if any(s <= m.start() < e for s, e in dates) or m.group(0).lower() in {"first", "second", "half"}:
                     continue
-                after = [w for _, _, w in _tokens(text[m.end():m.end() + 40])][:3]
+                after = [w for _, _, w in tokens(text[m.end():m.end() + sh.number_lookahead_chars])][:sh.near_tokens]
                 found = {st for w in after for st in _stem_tokens(w)} & focus
                 head = question.focus_stems[-1] if question.focus_stems else None
-                bonus = (0.6 if head in found else 0.0) + 0.4 * len(found) / max(1, len(focus))
+                bonus = ((sh.number_head_focus if head in found else 0.0)
+                         + sh.number_any_focus * len(found) / max(1, len(focus)))
                 spans.append(make(m.start(), m.end(), proximity(*m.span()) + bonus))
         elif kind == AnswerType.PERSON:
             people = self._people(text, q_lower)
-            spans += [make(a, b, proximity(a, b) + 0.3) for a, b in people]
-            spans += self._coordinated(text, people, matched, toks, make, proximity)
+            spans += [make(a, b, proximity(a, b) + sh.person) for a, b in people]
+            spans += self._coordinated(text, people, matched, toks, make, proximity, sh)
             if not people:
-                spans += [make(a, b, proximity(a, b) * 0.6) for a, b in self._phrases(text, q_lower)]
+                spans += [make(a, b, proximity(a, b) * sh.person_fallback) for a, b in self._phrases(text, q_lower)]
         elif kind == AnswerType.PLACE:
             for a, b in self._phrases(text, q_lower):
                 before = text[max(0, a - 6):a].lower()
                 if re.search(r"\b(in|at|from|near|to)\s$", before):
-                    spans.append(make(a, b, proximity(a, b) + 0.3))
+                    spans.append(make(a, b, proximity(a, b) + sh.place))
         else:
             spans += self._entity_spans(question, text, toks, matched, proximity, make)
         return [s for s in spans if s is not None]
 
     @staticmethod
-    def _pattern_spans(text: str, patterns: Iterable[tuple[re.Pattern[str], float]],
+    def _pattern_spans(text: str, patterns: Iterable[tuple[re.Pattern[str], float]], pattern_weight: float,
                        proximity: Callable[[int, int], float],
                        make: Callable[..., Span | None]) -> list[Span | None]:
         out: list[Span | None] = []
@@ -343,14 +276,14 @@ class ExtractiveReader:
                 if any(s <= m.start() < e for s, e in taken):
                     continue
                 taken.append(m.span())
-                out.append(make(m.start(), m.end(), 0.4 * weight + proximity(*m.span())))
+                out.append(make(m.start(), m.end(), pattern_weight * weight + proximity(*m.span())))
         return out
 
     @staticmethod
     def _phrases(text: str, q_lower: str) -> list[tuple[int, int]]:
         """Capitalised phrases (names, organisations), joined over "of", "and", "for"."""
         out: list[tuple[int, int]] = []
-        toks = _tokens(text)
+        toks = tokens(text)
         i = 0
         while i < len(toks):
             if not _CAP_PHRASE.fullmatch(toks[i][2]) and not re.fullmatch(r"[A-Z][A-Za-z]*(?:-[A-Za-z]+)*", toks[i][2]):
@@ -392,23 +325,25 @@ class ExtractiveReader:
     @staticmethod
     def _coordinated(text: str, people: list[tuple[int, int]], matched: list[int],
                      toks: list[tuple[int, int, str]], make: Callable[..., Span | None],
-                     proximity: Callable[[int, int], float]) -> list[Span | None]:
+                     proximity: Callable[[int, int], float], sh: SpanShapes) -> list[Span | None]:
         """"A, title, and B": when the question's words come before both names, answer with both."""
         out: list[Span | None] = []
         for i in range(len(people) - 1):
             a, b = people[i][0], people[i + 1][1]
             between = text[people[i][1]:people[i + 1][0]]
-            if len(between) > 90 or not re.search(r"(?:^|,)\s*(?:and|&)\s*$", between) or re.search(r"[.;]", between):
+            if len(between) > sh.coordinated_max_gap or not re.search(r"(?:^|,)\s*(?:and|&)\s*$", between) \
+                    or re.search(r"[.;]", between):
                 continue
             first_tok = next((k for k, t in enumerate(toks) if t[0] >= a), 0)
             last_tok = next((k for k, t in enumerate(toks) if t[1] >= b), len(toks))
             outside = all(m < first_tok for m in matched) or all(m > last_tok for m in matched)
-            out.append(make(a, b, proximity(a, b) + (0.5 if outside else -0.2)))
+            out.append(make(a, b, proximity(a, b) + (sh.coordinated_outside if outside else sh.coordinated_inside)))
         return out
 
-    def _entity_spans(self, question: Question, text: str, toks: list[tuple[int, int, str]], matched: list[int],
+    def _entity_spans(self, question: QuestionAnalysis, text: str, toks: list[tuple[int, int, str]], matched: list[int],
                       proximity: Callable[[int, int], float], make: Callable[..., Span | None]) -> list[Span | None]:
         out: list[Span | None] = []
+        sh = self.shapes
         q_lower = question.text.lower()
         focus = set(question.focus_stems)
         anchors = [i for i in matched if _stem_tokens(toks[i][2]) & focus] or matched[-1:]
@@ -419,24 +354,24 @@ class ExtractiveReader:
                 a = toks[i][1] + intro.end()
                 stop = _LIST_END.search(text, a)
                 b = stop.start() if stop else len(text)
-                out.append(make(a, b, 1.5, ""))
+                out.append(make(a, b, sh.list_after_intro, ""))
             of = re.match(r"^\s+of\s+", rest)
             if of and i in set(anchors) and _stem_tokens(toks[i][2]) & focus:
                 a = toks[i][1] + of.end()
                 cut = _OF_CUT.search(text, a + 1)
                 b = cut.start() if cut else len(text)
-                out.append(make(a, b, 1.3))
+                out.append(make(a, b, sh.of_phrase))
         named = question.wants_name
         for a, b in self._phrases(text, q_lower):
-            words_in = {st for _, _, w in _tokens(text[a:b]) for st in _stem_tokens(w)}
+            words_in = {st for _, _, w in tokens(text[a:b]) for st in _stem_tokens(w)}
             if focus & words_in and words_in - focus:
-                out.append(make(a, b, 1.2 + proximity(a, b)))
+                out.append(make(a, b, sh.phrase_with_focus + proximity(a, b)))
             elif named and not words_in <= set(question.terms) | focus:
-                out.append(make(a, b, 0.9 + proximity(a, b)))
+                out.append(make(a, b, sh.named_phrase + proximity(a, b)))
         if named:
             for quoted in _QUOTED.finditer(text):
-                if len(quoted.group(1).split()) <= 8 and quoted.group(1)[:1].isupper():
-                    out.append(make(quoted.start(1), quoted.end(1), 1.0 + proximity(*quoted.span(1))))
+                if len(quoted.group(1).split()) <= sh.quoted_max_words and quoted.group(1)[:1].isupper():
+                    out.append(make(quoted.start(1), quoted.end(1), sh.quoted + proximity(*quoted.span(1))))
         if focus:
             terms = set(question.terms)
             for i, (_, e, w) in enumerate(toks):
@@ -447,7 +382,7 @@ class ExtractiveReader:
                            and text[toks[k - 1][1]:toks[k][0]] == " "):
                         k -= 1
                     if k < i:
-                        out.append(make(toks[k][0], e, 0.6 + proximity(toks[k][0], e)))
+                        out.append(make(toks[k][0], e, sh.focus_compound + proximity(toks[k][0], e)))
         runs: list[tuple[int, int]] = []
         start = None
         matched_set = set(matched)
@@ -476,8 +411,15 @@ class ExtractiveReader:
                 continue
             b = toks[j][1]
             n = j - i + 1
-            left = 1.0 if any(0 < i - m <= 3 for m in matched) else 0.0
-            right = 0.6 if any(0 < m - j <= 3 for m in matched) else 0.0
-            caps = 0.2 if toks[i][2][:1].isupper() else (-0.5 if named else 0.0)
-            out.append(make(a, b, 0.2 + 0.5 * left + 0.4 * right + caps - 0.05 * max(0, n - 8)))
+            left = 1.0 if any(0 < i - m <= sh.near_tokens for m in matched) else 0.0
+            right = 1.0 if any(0 < m - j <= sh.near_tokens for m in matched) else 0.0
+            caps = sh.run_capital if toks[i][2][:1].isupper() else (sh.run_lower_named if named else 0.0)
+            out.append(make(a, b, sh.run_base + sh.run_left * left + sh.run_right * right + caps
+                             - sh.run_long * max(0, n - sh.run_long_after)))
         return out
+
+
+def focus_missing(question: QuestionAnalysis, text: str) -> bool:
+    """True when the question names a focus word ("which hospital") that ``text`` does not contain."""
+    focus = set(question.focus_stems)
+    return bool(focus) and not (focus & set(analyze(text)))

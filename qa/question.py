@@ -1,23 +1,17 @@
-"""What a question asks for: the expected answer type, its focus word and its content terms."""
+"""The question stage: validate, make a follow-up standalone, type the question, and scope it in time."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from enum import StrEnum
+from collections.abc import Callable
 
-from core.text import words
+from core.config import Settings
+from core.errors import InvalidQuestionError
+from core.text import DAY_MONTH, FULL_DATE, MONEY, MONTH_YEAR, NUMBER, WEEKDAY, YEAR, words
 from index.analysis import STOPWORDS, stem
-
-
-class AnswerType(StrEnum):
-    DATE = "date"
-    NUMBER = "number"
-    MONEY = "money"
-    PERSON = "person"
-    PLACE = "place"
-    ENTITY = "entity"
-
+from index.retriever import SearchFilters
+from qa import conversation, temporal
+from qa.records import AnswerMode, AnswerType, AskInput, Query, QuestionAnalysis
 
 NAMED_CATEGORIES = frozenset("""
     show shows series movie movies film films song album book novel play musical company companies firm firms brand
@@ -49,26 +43,7 @@ _META_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 
 
-@dataclass(frozen=True)
-class Question:
-    text: str
-    answer_type: AnswerType
-    focus: tuple[str, ...]
-    terms: tuple[str, ...]
-    meta_field: str | None = None
-    surfaces: tuple[str, ...] = ()
-
-    @property
-    def wants_name(self) -> bool:
-        """True when the answer is a proper name: who/where, or "which country", "what company", ..."""
-        return self.answer_type in {AnswerType.PERSON, AnswerType.PLACE} or bool(set(self.focus) & NAMED_CATEGORIES)
-
-    @property
-    def focus_stems(self) -> tuple[str, ...]:
-        return tuple(stem(f) for f in self.focus)
-
-
-def analyze_question(text: str) -> Question:
+def analyze_question(text: str) -> QuestionAnalysis:
     """Rule-based question typing; good enough to pick a span type, cheap enough for every request."""
     lowered = text.lower().strip()
     tokens = words(lowered)
@@ -112,8 +87,9 @@ def analyze_question(text: str) -> Question:
     for word in tokens:
         if word not in STOPWORDS and stem(word) not in _QUESTION_STEMS:
             pairs.setdefault(stem(word), word)
-    return Question(text=text, answer_type=answer_type, focus=focus, terms=tuple(pairs), meta_field=meta,
-                    surfaces=tuple(pairs.values()))
+    wants_name = answer_type in {AnswerType.PERSON, AnswerType.PLACE} or bool(set(focus) & NAMED_CATEGORIES)
+    return QuestionAnalysis(text=text, answer_type=answer_type, focus=focus, terms=tuple(pairs), meta_field=meta,
+                            surfaces=tuple(pairs.values()), wants_name=wants_name)
 
 
 _QUESTION_STEMS = {stem(w) for w in _QUESTION_WORDS}
@@ -133,3 +109,64 @@ def _first_noun(tokens: list[str]) -> tuple[str, ...]:
         if len(found) == 2:
             break
     return tuple(found)
+
+
+ArticleFinder = Callable[[str], str | None]
+
+
+class QuestionStage:
+    """Validates the question, rewrites a follow-up into a standalone question and types it.
+
+    ``find_article`` names the article an earlier turn was about when the client sent only its text, so
+    "that article" can be resolved without the client echoing citations.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.rewriter = conversation.get_rewriter(settings.conversation_rewriter, settings.conversation_turns)
+
+    def validate(self, question: str) -> str:
+        cleaned = " ".join(question.split())
+        if not cleaned:
+            raise InvalidQuestionError("the question is empty")
+        if len(cleaned) > self.settings.max_question_chars:
+            raise InvalidQuestionError(
+                f"the question is {len(cleaned)} characters long; the limit is {self.settings.max_question_chars}")
+        return cleaned
+
+    def run(self, request: AskInput, default_mode: AnswerMode,
+            find_article: ArticleFinder | None = None) -> Query:
+        asked = self.validate(request.question)
+        rewrite = self.rewriter.rewrite(asked, list(request.history), find_article)
+        text = self.validate(rewrite.question)
+        filters = request.filters
+        if rewrite.article_ids is not None and (filters is None or filters.article_ids is None):
+            base = filters or SearchFilters()
+            filters = SearchFilters(base.published_after, base.published_before, base.source, rewrite.article_ids)
+        filters, prefer = temporal.scope(text, filters, request.as_of, self.settings.recency_half_life_days,
+                                         self.settings.recency_weight)
+        mode = AnswerMode(request.mode) if request.mode else default_mode
+        k = min(request.top_k or self.settings.default_top_k, self.settings.max_top_k)
+        return Query(request.question, text, analyze_question(text), mode, k, filters, prefer, request.as_of,
+                     tuple(rewrite.why))
+
+
+def type_fit(analysis: QuestionAnalysis, answer: str) -> float:
+    """1 when ``answer`` has the shape the question expects (a date for "when", a number for "how many", a name
+    for "who"), 0 when it has not, 0.5 when the question expects nothing in particular."""
+    kind = analysis.answer_type
+    if kind == AnswerType.DATE:
+        return float(any(p.search(answer) for p in (FULL_DATE, MONTH_YEAR, DAY_MONTH, YEAR, WEEKDAY))
+                     or bool(_RELATIVE_TIME.search(answer)))
+    if kind == AnswerType.MONEY:
+        return 1.0 if MONEY.search(answer) else 0.5 if NUMBER.search(answer) else 0.0
+    if kind == AnswerType.NUMBER:
+        return float(bool(NUMBER.search(answer)))
+    if kind in {AnswerType.PERSON, AnswerType.PLACE}:
+        first = answer.strip("“”\"'( ")[:1]
+        return float(first.isupper())
+    return 0.5
+
+
+_RELATIVE_TIME = re.compile(r"\b(today|yesterday|tomorrow|tonight|week|month|year|decade|century|spring|summer|"
+                            r"autumn|fall|winter|morning|evening|night)\b", re.I)

@@ -1,0 +1,271 @@
+"""The decision stage: answer or abstain, with a calibrated confidence, learned from measurable signals.
+
+One logistic model per reader (the extractive reader, and each generator model) maps ``DecisionFeatures`` to
+the probability that the shown answer is right (SQuAD-style F1 >= 0.5). It is fitted on the dev parts of the
+public benchmarks by ``article-qa calibrate --fit``; the threshold below which the service abstains is chosen
+there to maximise the expected F1 over the benchmarks (an abstention is right exactly when the question has
+no answer). The fitted parameters live in ``decision.json`` beside this module, with the command that made them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from index.analysis import analyze
+from index.retriever import ScoredChunk
+from qa.question import type_fit
+from qa.readers.extractive import focus_missing
+from qa.readers.generative import Generated
+from qa.records import AnswerType, Query, Reading, Retrieved, Span
+
+DEFAULT_PATH = Path(__file__).with_name("decision.json")
+FALLBACK_THRESHOLD = 0.35  # with no fitted model, the reader's own score must reach this to answer
+
+
+@dataclass(frozen=True)
+class DecisionFeatures:
+    """Everything the decision may weigh, for the candidate answer it is deciding on (0 where not measured).
+
+    Stored as-is in eval reports (``features``) and read back by ``calibrate``; the model of each reader uses
+    the subset named in its ``features`` list.
+    """
+
+    top_dense: float = 0.0  # best dense similarity of a retrieved passage
+    dense_margin: float = 0.0  # ... minus the best of another article
+    lexical_top: float = 0.0  # log(1 + best BM25 score)
+    reader: float = 0.0  # the extractive reader's own score for its span
+    coverage: float = 0.0  # share of the question's weighted terms in the candidate's sentence
+    dense: float = 0.0  # dense similarity of the candidate's sentence (or its passage's best sentence)
+    span_score: float = 0.0  # the extractive span's shape fit
+    typed: float = 0.0  # the question expects a date, number, amount, person or place
+    type_fit: float = 0.0  # the candidate looks like what the question expects (a date for "when", ...)
+    focus_missing: float = 0.0  # the candidate's sentence lacks the question's focus word
+    extractive_none: float = 0.0  # the extractive reader found no span
+    generated: float = 0.0  # the candidate is the generator's answer (else the extractive span)
+    gen_none: float = 0.0  # the generator answered NONE
+    none_prob: float = 0.0  # the generator's probability of starting "NONE"
+    first_prob: float = 0.0  # its probability of the answer's first token
+    mean_logprob: float = 0.0  # its mean log-probability per answer token
+    min_prob: float = 0.0  # its least probable answer token
+    copy_mass: float = 0.0  # its probability mass on tokens the span constraint allowed, at the first step
+    agree: float = 0.0  # the generated and extractive answers agree
+    passage_rank: float = 0.0  # 1 / rank of the passage the generated answer came from
+    answer_words: float = 0.0  # log(1 + words in the candidate)
+
+    def as_dict(self) -> dict[str, float]:
+        return {k: round(float(v), 5) for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> DecisionFeatures:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: float(v) for k, v in data.items() if k in known and v is not None})
+
+
+FEATURES: dict[str, tuple[str, ...]] = {
+    "extractive": ("top_dense", "dense_margin", "lexical_top", "reader", "coverage", "dense", "span_score", "typed",
+                   "type_fit", "focus_missing"),
+    "generative": ("top_dense", "dense_margin", "lexical_top", "reader", "coverage", "dense", "typed", "type_fit",
+                   "focus_missing", "extractive_none", "generated", "gen_none", "none_prob", "first_prob",
+                   "mean_logprob", "min_prob", "copy_mass", "agree", "passage_rank", "answer_words"),
+}
+
+
+@dataclass(frozen=True)
+class LogisticModel:
+    """Weights over named features (standardised by ``mean``/``scale``) plus a bias, and the answer threshold."""
+
+    features: tuple[str, ...]
+    weights: tuple[float, ...]
+    bias: float
+    threshold: float
+    mean: tuple[float, ...] = ()
+    scale: tuple[float, ...] = ()
+
+    def probability(self, values: DecisionFeatures | Mapping[str, float]) -> float:
+        row = values.as_dict() if isinstance(values, DecisionFeatures) else values
+        x = np.array([float(row.get(f, 0.0)) for f in self.features])
+        if self.mean:
+            x = (x - np.array(self.mean)) / np.array(self.scale)
+        z = self.bias + float(np.dot(x, np.array(self.weights)))
+        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+    def to_dict(self) -> dict[str, object]:
+        return {"features": list(self.features), "weights": list(self.weights), "bias": self.bias,
+                "threshold": self.threshold, "mean": list(self.mean), "scale": list(self.scale)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> LogisticModel:
+        def floats(key: str) -> tuple[float, ...]:
+            return tuple(float(v) for v in data.get(key) or [])
+
+        return cls(tuple(str(f) for f in data.get("features") or []), floats("weights"), float(data.get("bias", 0.0)),
+                   float(data.get("threshold", 0.5)), floats("mean"), floats("scale"))
+
+
+@dataclass(frozen=True)
+class DecisionModels:
+    """The fitted model of each reader (``extractive``, ``generative:<model>``) and how each was made."""
+
+    models: dict[str, LogisticModel]
+    fitted_on: dict[str, object] = field(default_factory=dict)
+
+    def model(self, reader: str) -> LogisticModel | None:
+        """The model for ``reader``; a generator without its own fit uses the generic generative one."""
+        if reader in self.models:
+            return self.models[reader]
+        if reader.startswith("generative"):
+            return self.models.get("generative")
+        return None
+
+    def save(self, path: Path) -> Path:
+        data = {"fitted_on": self.fitted_on, "models": {k: m.to_dict() for k, m in self.models.items()}}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+        return path
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> DecisionModels:
+        path = path or DEFAULT_PATH
+        if not path.is_file():
+            return cls({})
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return cls({k: LogisticModel.from_dict(v) for k, v in data.get("models", {}).items()},
+                   dict(data.get("fitted_on", {})))
+
+
+def fit(rows: Sequence[DecisionFeatures | Mapping[str, float]], labels: Sequence[int], features: Sequence[str],
+        sample_weights: Sequence[float] | None = None, l2: float = 1.0, iterations: int = 50) -> LogisticModel:
+    """L2-regularised logistic regression by Newton's method on standardised features (numpy only)."""
+    dicts = [r.as_dict() if isinstance(r, DecisionFeatures) else r for r in rows]
+    x = np.array([[float(r.get(f, 0.0)) for f in features] for r in dicts], dtype=np.float64)
+    y = np.asarray(labels, dtype=np.float64)
+    w_s = np.ones(len(y)) if sample_weights is None else np.asarray(sample_weights, dtype=np.float64)
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    xs = np.hstack([np.ones((len(y), 1)), (x - mean) / scale])
+    beta = np.zeros(xs.shape[1])
+    reg = np.eye(xs.shape[1]) * l2
+    reg[0, 0] = 0.0
+    for _ in range(iterations):
+        p = 1.0 / (1.0 + np.exp(-np.clip(xs @ beta, -30, 30)))
+        grad = xs.T @ (w_s * (p - y)) + reg @ beta
+        hess = (xs * (w_s * p * (1 - p))[:, None]).T @ xs + reg
+        step = np.linalg.solve(hess, grad)
+        beta -= step
+        if float(np.abs(step).max()) < 1e-8:
+            break
+    return LogisticModel(tuple(features), tuple(float(b) for b in beta[1:]), float(beta[0]), 0.5,
+                         tuple(float(v) for v in mean), tuple(float(v) for v in scale))
+
+
+CONFIDENCE_WORDS = ((0.8, "very likely right"), (0.6, "likely right"), (0.4, "may be right"), (0.0, "uncertain"))
+
+
+def confidence_label(confidence: float, abstained: bool) -> str:
+    """The calibrated probability in words a reader takes in at a glance."""
+    if abstained:
+        return "not in the articles"
+    return next(words for floor, words in CONFIDENCE_WORDS if confidence >= floor)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The decision stage's output: the candidate answer, whether to show it, its calibrated confidence and why."""
+
+    candidate: Span | None
+    answered: bool
+    confidence: float
+    threshold: float
+    reason: str
+    chosen: str
+    features: DecisionFeatures
+    reader: str
+
+    @property
+    def span(self) -> Span | None:
+        """The answer to show, or None to abstain."""
+        return self.candidate if self.answered else None
+
+
+def retrieval_features(hits: Sequence[ScoredChunk]) -> dict[str, float]:
+    dense = sorted(((h.dense_score or 0.0), h.article.id) for h in hits)[::-1]
+    top = dense[0][0] if dense else 0.0
+    other = next((d for d, a in dense if a != dense[0][1]), 0.0) if dense else 0.0
+    lexical = max(((h.lexical_score or 0.0) for h in hits), default=0.0)
+    return {"top_dense": top, "dense_margin": top - other, "lexical_top": math.log1p(lexical)}
+
+
+def _same_answer(a: str, b: str) -> bool:
+    """Two answers agree when one's words contain the other's ("Ford" and "Ford Motor Co")."""
+    wa, wb = analyze(a), analyze(b)
+    if not wa or not wb:
+        return False
+    short, long = (wa, wb) if len(wa) <= len(wb) else (wb, wa)
+    return any(long[i:i + len(short)] == short for i in range(len(long) - len(short) + 1))
+
+
+def agree(a: Span | None, b: Span | None) -> bool:
+    if a is None or b is None:
+        return False
+    overlap = a.article.id == b.article.id and a.start < b.end and b.start < a.end
+    return overlap or _same_answer(a.text, b.text)
+
+
+class DecisionStage:
+    """Builds the candidate's features and answers when the fitted probability reaches the threshold."""
+
+    def __init__(self, models: DecisionModels, threshold: float | None = None) -> None:
+        self.models = models
+        self.threshold = threshold
+
+    def run(self, query: Query, retrieved: Retrieved, reading: Reading, generated: Generated | None,
+            reader: str) -> Decision:
+        question = query.analysis
+        base = {**retrieval_features(retrieved.hits), "reader": reading.score,
+                "typed": float(question.answer_type != AnswerType.ENTITY),
+                "extractive_none": float(reading.span is None)}
+        span, chosen = reading.span, "extractive"
+        if generated is not None:
+            gen = generated.generation
+            tokens = max(1, gen.tokens)
+            base.update(gen_none=float(gen.said_none), none_prob=math.exp(gen.none_logprob),
+                        copy_mass=gen.allowed_mass)
+            if generated.span is not None:
+                span, chosen = generated.span, "generated"
+                rank = generated.passage.rank if generated.passage is not None else 0
+                base.update(generated=1.0, first_prob=math.exp(gen.first_logprob),
+                            mean_logprob=gen.span_logprob / tokens, min_prob=math.exp(gen.min_logprob),
+                            agree=float(agree(span, reading.span)), passage_rank=1.0 / rank if rank else 0.0)
+        if span is not None:
+            ev = span.evidence
+            base.update(coverage=ev.coverage, dense=ev.dense, type_fit=type_fit(question, span.text),
+                        focus_missing=float(focus_missing(question, ev.text)),
+                        answer_words=math.log1p(len(span.text.split())))
+            if chosen == "extractive":
+                base["span_score"] = min(span.score, 3.0)
+        features = DecisionFeatures(**base)
+        model = self.models.model(reader)
+        if model is None:
+            confidence = reading.score if chosen == "extractive" else base.get("first_prob", 0.0)
+            threshold = FALLBACK_THRESHOLD
+        else:
+            confidence, threshold = model.probability(features), model.threshold
+        if self.threshold is not None:
+            threshold = self.threshold
+        if span is None:
+            return Decision(None, False, confidence, threshold, reading.reason, chosen, features, reader)
+        if confidence < threshold:
+            reason = ("The model found no answer in the passages." if features.gen_none
+                      else "The best candidate answer was not supported strongly enough.")
+            return Decision(span, False, confidence, threshold, reason, chosen, features, reader)
+        reason = ((span.note or reading.reason) if chosen == "extractive"
+                  else "Copied by the model from the cited passage.")
+        return Decision(span, True, confidence, threshold, reason, chosen, features, reader)

@@ -1,0 +1,175 @@
+"""The evidence stage: which sentences of the retrieved passages bear on the question, and what the reader sees.
+
+Sentences are scored by how much of the question they cover (IDF- and word-frequency-weighted terms) and by
+dense similarity; the best sentence of each article then re-ranks the passages, and the generator is shown
+windows around the best sentences with their titles and dates.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from functools import lru_cache
+
+import numpy as np
+
+from core.text import sentence_spans
+from index.analysis import analyze
+from index.retriever import ScoredChunk
+from qa.records import Evidence, EvidenceSet, Passage, Query, QuestionAnalysis, Retrieved
+
+
+@dataclass(frozen=True)
+class EvidenceConfig:
+    """Tuned on the dev sets (news and SQuAD; docs/evaluation.md); each value is a named trade-off."""
+
+    passages: int = 5  # retrieved passages whose sentences are scored
+    dense_sentences: int = 8  # best-covering sentences also scored by dense similarity
+    coverage_weight: float = 0.6  # share of term coverage (vs dense similarity) in a sentence's score
+    rank_bonus: float = 0.03  # small preference for sentences of higher-ranked passages (divided by rank)
+    rank_tiebreak: float = 0.02  # orders equal-coverage sentences by passage rank before dense scoring
+    title_credit: float = 0.5  # a question term found only in the title or previous sentence counts this much
+    rare_word_floor: float = 0.3  # least weight of a very common English word
+    rare_word_ceiling: float = 7.5  # Zipf frequency above which a word carries no specificity
+    idf_share: float = 0.5  # how much corpus IDF (vs a flat half) scales a term's weight
+    rerank_weight: float = 1.0  # how much an article's best sentence lifts its passages (0: fused order)
+    window_sentences: int = 1  # sentences either side of an evidence sentence in a generator passage
+    window_limit: int = 4  # generator passages
+    window_words: int = 220  # words of passage text shown to the generator, at most
+
+
+class TermWeights:
+    """How much a question word matters: rare in English (wordfreq) and rare in this corpus (BM25 df).
+
+    The English prior keeps words like "take" or "part" from dominating when a small corpus lacks them.
+    """
+
+    def __init__(self, vocab: dict[str, int], doc_freq: np.ndarray, num_docs: int,
+                 config: EvidenceConfig | None = None) -> None:
+        self.config = config or EvidenceConfig()
+        self._vocab = vocab
+        self._df = doc_freq
+        self._n = max(1, num_docs)
+        self._max_idf = math.log(1.0 + (self._n + 0.5) / 0.5)
+
+    def idf(self, term: str) -> float:
+        idx = self._vocab.get(term)
+        df = int(self._df[idx]) if idx is not None and idx < len(self._df) else 0
+        return math.log(1.0 + (self._n - df + 0.5) / (df + 0.5))
+
+    def weight(self, term: str, surface: str) -> float:
+        cfg = self.config
+        specificity = max(cfg.rare_word_floor, cfg.rare_word_ceiling - _zipf(surface))
+        return specificity * ((1 - cfg.idf_share) + cfg.idf_share * self.idf(term) / self._max_idf)
+
+    @classmethod
+    def from_bm25(cls, bm25: object, config: EvidenceConfig | None = None) -> TermWeights:
+        scores = getattr(bm25, "scores", {})
+        indptr = np.asarray(scores.get("indptr", np.zeros(1)))
+        return cls(dict(getattr(bm25, "vocab_dict", {})), np.diff(indptr), int(scores.get("num_docs", 1)), config)
+
+    def coverage(self, question: QuestionAnalysis, text: str, title: str = "", context: str = "") -> float:
+        """Share of the question's weighted terms found in ``text`` (partial credit: title or context)."""
+        if not question.terms:
+            return 0.0
+        present = set(analyze(text))
+        nearby = set(analyze(title)) | set(analyze(context))
+        surfaces = question.surfaces or question.terms
+        weights = [self.weight(t, w) for t, w in zip(question.terms, surfaces, strict=False)]
+        total = sum(weights)
+        got = sum(w * (1.0 if t in present else self.config.title_credit if t in nearby else 0.0)
+                  for t, w in zip(question.terms, weights, strict=False))
+        return got / total if total else 0.0
+
+
+@lru_cache(maxsize=100_000)
+def _zipf(word: str) -> float:
+    from wordfreq import zipf_frequency
+
+    return float(zipf_frequency(word, "en"))
+
+
+Encode = Callable[[list[str]], np.ndarray]
+
+
+class EvidenceStage:
+    """Scores the sentences of the top passages, re-ranks the passages and cuts the generator's windows."""
+
+    def __init__(self, weights: TermWeights, encode: Encode, config: EvidenceConfig | None = None) -> None:
+        self.weights = weights
+        self.encode = encode
+        self.config = config or weights.config
+
+    def run(self, query: Query, retrieved: Retrieved) -> EvidenceSet:
+        sentences = self.sentences(query.analysis, list(retrieved.hits), retrieved.query_vector)
+        hits = rerank(list(retrieved.hits), sentences, self.config)
+        return EvidenceSet(tuple(sentences), tuple(hits), tuple(self.windows(sentences)))
+
+    def sentences(self, question: QuestionAnalysis, hits: list[ScoredChunk], qvec: np.ndarray) -> list[Evidence]:
+        cfg = self.config
+        seen: set[tuple[str, int]] = set()
+        rows: list[tuple[ScoredChunk, int, int, float]] = []
+        for hit in hits[:cfg.passages]:
+            previous = ""
+            for start, end in sentence_spans(hit.article.text, hit.chunk.start, hit.chunk.end):
+                sentence = hit.article.text[start:end]
+                if (hit.article.id, start) not in seen:
+                    seen.add((hit.article.id, start))
+                    rows.append((hit, start, end, self.weights.coverage(question, sentence, hit.article.title,
+                                                                        previous)))
+                previous = sentence
+        if not rows:
+            return []
+        rows.sort(key=lambda r: -(r[3] + cfg.rank_tiebreak / r[0].rank))
+        top = rows[:cfg.dense_sentences]
+        vectors = self.encode([h.article.text[s:e] for h, s, e, _ in top])
+        dense = vectors @ qvec
+        out = [Evidence(h.article, s, e, h.rank, cov, float(d),
+                        cfg.coverage_weight * cov + (1 - cfg.coverage_weight) * float(d) + cfg.rank_bonus / h.rank)
+               for (h, s, e, cov), d in zip(top, dense, strict=True)]
+        return sorted(out, key=lambda ev: -ev.score)
+
+    def windows(self, evidence: list[Evidence]) -> list[Passage]:
+        """The best sentences with their neighbours, merged when they overlap, within a word budget."""
+        cfg = self.config
+        out: list[Passage] = []
+        spans_by_article: dict[str, list[tuple[int, int]]] = {}
+        words = 0
+        for ev in evidence:
+            if len(out) >= cfg.window_limit:
+                break
+            spans = spans_by_article.setdefault(ev.article.id, sentence_spans(ev.article.text))
+            idx = next((i for i, (s, _) in enumerate(spans) if s == ev.start), None)
+            start, end = (ev.start, ev.end) if idx is None else (
+                spans[max(0, idx - cfg.window_sentences)][0], spans[min(len(spans) - 1, idx + cfg.window_sentences)][1])
+            merged = next((i for i, p in enumerate(out) if p.article.id == ev.article.id
+                           and start <= p.end and end >= p.start), None)
+            if merged is not None:
+                p = out[merged]
+                grown = replace(p, start=min(p.start, start), end=max(p.end, end))
+                words += len(grown.text.split()) - len(p.text.split())
+                out[merged] = grown
+                continue
+            size = len(ev.article.text[start:end].split())
+            if out and words + size > cfg.window_words:
+                continue
+            out.append(Passage(ev.article, start, end, len(out) + 1))
+            words += size
+        return out
+
+
+def rerank(hits: list[ScoredChunk], evidence: list[Evidence], config: EvidenceConfig) -> list[ScoredChunk]:
+    """Lift passages whose article holds the best-matching sentence: sentence-level evidence ranks more sharply.
+
+    Fused scores are scaled to the top hit; each article adds ``rerank_weight`` times its best evidence score.
+    """
+    if config.rerank_weight <= 0 or not hits or not evidence:
+        return hits
+    best: dict[str, float] = {}
+    for ev in evidence:
+        value = config.coverage_weight * ev.coverage + (1 - config.coverage_weight) * ev.dense
+        best[ev.article.id] = max(best.get(ev.article.id, 0.0), value)
+    top = max(h.score for h in hits) or 1.0
+    ordered = sorted(hits, key=lambda h: -(h.score / top + config.rerank_weight * best.get(h.article.id, 0.0)))
+    return [replace(h, rank=i) for i, h in enumerate(ordered, start=1)]

@@ -1,0 +1,134 @@
+"""The generative reader: the language model reads the passages and copies its answer out of them.
+
+Decoding is constrained to word-aligned spans of the passages it was shown (or NONE), so every generated
+answer is a verbatim slice of an article by construction; the model's own probabilities travel on to the
+decision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from core.text import sentence_spans
+from qa.generation.base import Generator, Piece, SpanGeneration
+from qa.generation.constraint import SpanConstraint
+from qa.generation.prompts import PromptPassage, reading_messages
+from qa.records import Evidence, EvidenceSet, Passage, Query, Span
+
+
+@dataclass(frozen=True)
+class GenerativeConfig:
+    max_tokens: int = 24  # longest answer the model may write (answers are short phrases)
+    examples: bool = True  # show the worked examples (a cached prefix, so nearly free after the first request)
+    best_last: bool = True  # the best passage goes last, next to the question: small models favour what they read last
+
+
+@dataclass(frozen=True)
+class Generated:
+    """The generator's reading: its span in an article (or None: NONE, or nothing usable) and its probabilities."""
+
+    span: Span | None
+    generation: SpanGeneration
+    passage: Passage | None
+    passages: tuple[Passage, ...]
+
+
+@dataclass(frozen=True)
+class _Segment:
+    """A piece of prompt text the answer may be copied from, and where it sits in its article."""
+
+    passage: Passage
+    start: int
+    text: str
+
+
+GeneratorProvider = Callable[[], Generator]
+
+
+class GenerativeReader:
+    """Shows the evidence passages (with titles and dates) and reads the constrained answer back."""
+
+    def __init__(self, provider: GeneratorProvider, config: GenerativeConfig | None = None) -> None:
+        self.provider = provider
+        self.config = config or GenerativeConfig()
+
+    @staticmethod
+    def _segments(passages: tuple[Passage, ...]) -> list[_Segment]:
+        segments = []
+        for p in passages:
+            title = p.article.title
+            at = p.article.text.find(title) if title else -1
+            if title and at >= 0 and not (p.start <= at < p.end):
+                segments.append(_Segment(p, at, title))
+            segments.append(_Segment(p, p.start, p.text))
+        return segments
+
+    def stream(self, query: Query, evidence: EvidenceSet) -> Iterator[Piece | Generated]:
+        passages = tuple(reversed(evidence.passages)) if self.config.best_last else evidence.passages
+        segments = self._segments(passages)
+        shown = [PromptPassage(p.article.title, p.article.date, p.text) for p in passages]
+        messages = reading_messages(query.text, shown, query.as_of, self.config.examples)
+        constraint = SpanConstraint([" ".join(s.text.split()) for s in segments])
+        generation: SpanGeneration | None = None
+        for item in self.provider().read(messages, constraint, self.config.max_tokens):
+            if isinstance(item, SpanGeneration):
+                generation = item
+            else:
+                yield item
+        if generation is None:
+            raise RuntimeError("the generator ended without a result")
+        span, passage = self._locate(generation, segments, list(evidence.sentences))
+        yield Generated(span, generation, passage, passages)
+
+    def _locate(self, generation: SpanGeneration, segments: list[_Segment],
+                sentences: list[Evidence]) -> tuple[Span | None, Passage | None]:
+        """The first passage position of the answer, mapped back to article offsets (white space was folded)."""
+        if generation.text is None:
+            return None, None
+        for match in generation.matches:
+            segment = segments[match.passage]
+            located = _unfold(segment.text, match.start, match.end)
+            if located is None:
+                continue
+            start, end = segment.start + located[0], segment.start + located[1]
+            article = segment.passage.article
+            if article.text[start:end].split() != generation.text.split():
+                continue
+            s_start, s_end = _sentence_around(article.text, start, end)
+            support = next((ev for ev in sentences if ev.article.id == article.id and ev.start <= start < ev.end),
+                           None)
+            best_here = max((ev.dense for ev in sentences if ev.article.id == article.id), default=0.0)
+            evidence = support or Evidence(article, s_start, s_end, segment.passage.rank, 0.0, best_here, 0.0)
+            return Span(article, start, end, 1.0, evidence, "Generated, copied from the cited passage."), \
+                segment.passage
+        return None, None
+
+
+def _unfold(original: str, start: int, end: int) -> tuple[int, int] | None:
+    """Offsets in ``original`` of ``folded[start:end]``, where ``folded`` is ``original`` with white space runs
+    made single spaces (the prompt shows passages on one line)."""
+    folded_pos = 0
+    mapping: list[int] = []
+    in_space = False
+    stripped_start = len(original) - len(original.lstrip())
+    for i, ch in enumerate(original[stripped_start:], start=stripped_start):
+        if ch.isspace():
+            if not in_space:
+                mapping.append(i)
+                folded_pos += 1
+            in_space = True
+            continue
+        in_space = False
+        mapping.append(i)
+        folded_pos += 1
+    if end > len(mapping) or start >= end:
+        return None
+    return mapping[start], mapping[end - 1] + 1
+
+
+def _sentence_around(text: str, start: int, end: int) -> tuple[int, int]:
+    for s, e in sentence_spans(text):
+        if s <= start < e:
+            return s, max(e, end)
+    return start, end

@@ -1,0 +1,83 @@
+"""Span-constrained decoding: only word-aligned slices of the passages (or NONE) can ever be written."""
+
+from __future__ import annotations
+
+import random
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from qa.generation.constraint import NONE, SpanConstraint, TokenIndex
+
+PASSAGES = ["Netflix said “Squid Game” is coming back.", "A gallon of regular gas costs $5 on average."]
+BYTES = TokenIndex([(i, bytes([i])) for i in range(256)] + [(300, b"Squid"), (301, b" Game"), (302, b"NONE"),
+                                                            (303, b"$5"), (304, b" back."), (305, b"quid")])
+
+
+def _pieces(ids: set[int]) -> set[bytes]:
+    return {piece for piece, owners in BYTES.by_bytes.items() if set(owners) & ids}
+
+
+def test_first_step_allows_word_starts_only() -> None:
+    c = SpanConstraint(PASSAGES)
+    allowed = _pieces(c.allowed(BYTES))
+    assert {b"Squid", b"N", b"NONE", b"$5", b"$", b"A"} <= allowed
+    assert b"quid" not in allowed and b" " not in allowed and b"q" not in allowed
+
+
+def test_an_answer_ends_only_at_a_word_boundary_and_maps_back() -> None:
+    c = SpanConstraint(PASSAGES)
+    assert c.advance(b"Squid")
+    assert c.can_stop()
+    assert c.advance(b" Game")
+    assert c.can_stop()
+    [match] = c.matches()
+    assert PASSAGES[match.passage][match.start:match.end] == "Squid Game"
+    c.reset()
+    assert c.advance(b"Squ") and not c.can_stop()
+
+
+def test_text_outside_the_passages_is_refused() -> None:
+    c = SpanConstraint(PASSAGES)
+    assert not c.advance(b"quid")  # not a word start
+    assert not c.advance(b"Squid Games")
+    assert c.output == b""
+
+
+def test_none_is_its_own_answer() -> None:
+    c = SpanConstraint(PASSAGES)
+    assert c.advance(NONE.encode()) and c.is_none and c.can_stop() and c.matches() == []
+    assert NONE.encode() not in b"".join(_pieces(SpanConstraint(PASSAGES, allow_none=False).allowed(BYTES)))
+
+
+def test_spans_do_not_run_across_passages() -> None:
+    c = SpanConstraint(["alpha beta", "gamma delta"])
+    assert c.advance(b"beta")
+    assert not c.advance(b" gamma")
+
+
+def test_grammar_lists_every_start() -> None:
+    grammar = SpanConstraint(["one two", "three"]).gbnf()
+    assert grammar.splitlines()[0] == 'root ::= "NONE" | s0 | s1 | s2'
+    assert 's0 ::= "one" (" " s1)?' in grammar and 's2 ::= "three"' in grammar
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.text(alphabet="ab c,.$é“”", min_size=1, max_size=30), min_size=1, max_size=3),
+       st.integers(min_value=0, max_value=10_000))
+def test_any_walk_through_the_allowed_tokens_is_a_slice_of_a_passage(passages: list[str], seed: int) -> None:
+    """Property: whatever the model picks among the allowed tokens, the result is verbatim passage text."""
+    rng = random.Random(seed)
+    c = SpanConstraint(passages, allow_none=False)
+    for _ in range(12):
+        allowed = sorted(c.allowed(BYTES))
+        if not allowed or (c.can_stop() and rng.random() < 0.3):
+            break
+        token = rng.choice(allowed)
+        assert c.advance(BYTES_PIECES[token])
+    if c.can_stop():
+        for match in c.matches():
+            assert passages[match.passage][match.start:match.end].encode() == c.output
+
+
+BYTES_PIECES = {owner: piece for piece, owners in BYTES.by_bytes.items() for owner in owners}

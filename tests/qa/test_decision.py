@@ -1,0 +1,74 @@
+"""The decision stage: features, the fitted logistic model, the packaged fits, and the words a person reads."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from qa.decision import (
+    DEFAULT_PATH,
+    FEATURES,
+    DecisionFeatures,
+    DecisionModels,
+    LogisticModel,
+    confidence_label,
+    fit,
+)
+
+
+def test_fit_learns_which_signal_predicts_a_right_answer() -> None:
+    rng = random.Random(0)
+    rows, labels = [], []
+    for _ in range(400):
+        first, noise = rng.random(), rng.random()
+        rows.append(DecisionFeatures(first_prob=first, dense=noise))
+        labels.append(int(first + 0.1 * rng.random() > 0.55))
+    model = fit(rows, labels, ("first_prob", "dense"))
+    assert model.weights[0] > 1.0 > abs(model.weights[1])
+    assert model.probability(DecisionFeatures(first_prob=0.9, dense=0.5)) > 0.9
+    assert model.probability(DecisionFeatures(first_prob=0.1, dense=0.5)) < 0.1
+
+
+def test_features_round_trip_through_a_report_row() -> None:
+    features = DecisionFeatures(reader=0.4, none_prob=0.25, generated=1.0)
+    assert DecisionFeatures.from_dict({**features.as_dict(), "unknown": 3.0}) == features
+
+
+def test_models_round_trip_through_json(tmp_path: Path) -> None:
+    model = LogisticModel(("reader", "dense"), (1.5, -0.5), 0.2, 0.4, (0.1, 0.2), (1.0, 2.0))
+    path = DecisionModels({"extractive": model}, {"extractive": ["x"]}).save(tmp_path / "d.json")
+    loaded = DecisionModels.load(path)
+    assert loaded.model("extractive") == model and loaded.model("generative:any") is None
+    assert loaded.model("extractive").probability({"reader": 1.0}) == model.probability({"reader": 1.0})  # type: ignore[union-attr]
+
+
+def test_a_generator_without_its_own_fit_uses_the_generic_one() -> None:
+    generic = LogisticModel(("first_prob",), (1.0,), 0.0, 0.5)
+    models = DecisionModels({"generative": generic})
+    assert models.model("generative:/models/other.gguf") is generic
+
+
+@pytest.mark.parametrize("reader", ["extractive", "generative:qwen2.5-0.5b", "generative:qwen2.5-1.5b"])
+def test_packaged_models_exist_with_their_features(reader: str) -> None:
+    model = DecisionModels.load(DEFAULT_PATH).models.get(reader)
+    assert model is not None, f"qa/decision.json lacks the {reader} model: run article-qa calibrate --fit {reader}"
+    family = "extractive" if reader == "extractive" else "generative"
+    assert model.features == FEATURES[family] and 0.0 < model.threshold < 1.0
+    assert len(model.weights) == len(model.mean) == len(model.scale) == len(model.features)
+
+
+def test_the_model_saying_none_lowers_the_confidence() -> None:
+    model = DecisionModels.load(DEFAULT_PATH).model("generative:qwen2.5-0.5b")
+    assert model is not None
+    sure = DecisionFeatures(generated=1.0, first_prob=0.9, none_prob=0.01, coverage=0.8, dense=0.6, type_fit=1.0)
+    doubtful = DecisionFeatures(generated=1.0, first_prob=0.9, none_prob=0.6, coverage=0.8, dense=0.6, type_fit=1.0)
+    assert model.probability(sure) > model.probability(doubtful)
+
+
+@pytest.mark.parametrize(("confidence", "abstained", "words"), [
+    (0.93, False, "very likely right"), (0.7, False, "likely right"), (0.45, False, "may be right"),
+    (0.2, False, "uncertain"), (0.9, True, "not in the articles")])
+def test_confidence_in_words(confidence: float, abstained: bool, words: str) -> None:
+    assert confidence_label(confidence, abstained) == words
