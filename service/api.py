@@ -16,6 +16,7 @@ from index.retriever import ScoredChunk, SearchFilters
 from service import conversation, library
 from service.answer import AnswerResult
 from service.deps import AdminDep, AnswererDep, FeedbackDep, MetricsDep, RateLimitDep, SettingsDep, StateDep
+from service.feeds import feeds_status
 from service.schemas import (
     ArticleAccepted,
     ArticleDetail,
@@ -200,10 +201,13 @@ def get_job(job_id: str, state: StateDep) -> Job:
 
 
 @router.get("/index", responses=ERRORS, tags=["index"])
-def index_manifest(state: StateDep) -> dict[str, Any]:
-    """The manifest of the snapshot being served, plus any rebuild in progress."""
+def index_manifest(state: StateDep, request: Request) -> dict[str, Any]:
+    """The manifest of the snapshot being served, plus any rebuild in progress and, with feeds, what their
+    last polls fetched, skipped and failed."""
     answerer = state.answerer
-    return {**answerer.snapshot.manifest, "rebuild": state.jobs.running(), "problems": state.problems[-5:]}
+    manifest = {**answerer.snapshot.manifest, "rebuild": state.jobs.running(), "problems": state.problems[-5:]}
+    feeds = feeds_status(request.app)
+    return manifest if feeds is None else {**manifest, "feeds": feeds}
 
 
 @router.post("/feedback", status_code=201, response_model=FeedbackStored, responses=ERRORS, tags=["feedback"])
