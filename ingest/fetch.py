@@ -15,7 +15,7 @@ import threading
 import time
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urldefrag, urljoin, urlsplit
+from urllib.parse import urldefrag, urljoin, urlsplit, urlunsplit
 from urllib.robotparser import RobotFileParser
 
 import httpx
@@ -128,8 +128,19 @@ def site_of(url: str) -> str:
 
 
 def normalise_url(url: str, base: str | None = None) -> str:
-    """An absolute URL without its fragment (a fragment names a place in the same page)."""
-    return urldefrag(urljoin(base, url.strip()) if base else url.strip())[0]
+    """An absolute URL without its fragment (a fragment names a place in the same page) or dot segments."""
+    parts = urlsplit(urldefrag(urljoin(base, url.strip()) if base else url.strip())[0])
+    segments: list[str] = []
+    for segment in parts.path.split("/")[1:]:
+        if segment == "..":
+            if segments:
+                segments.pop()
+        elif segment != ".":
+            segments.append(segment)
+    if parts.path.rstrip("/").endswith(("/.", "/..")):
+        segments.append("")
+    path = "/" + "/".join(segments) if parts.path else ""
+    return urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
 
 
 def is_public(address: str) -> bool:

@@ -25,6 +25,9 @@ TIMEOUT = 0.6
 MAX_BYTES = 300_000
 LATIN1_FEED = ('<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>Caf\xe9 news</title>'
                '</feed>').encode("latin-1")
+ENTITY_BOMB = ('<?xml version="1.0"?><!DOCTYPE feed [<!ENTITY l0 "lol">'
+               + "".join(f'<!ENTITY l{i} "{f"&l{i - 1};" * 10}">' for i in range(1, 10))
+               + ']><feed xmlns="http://www.w3.org/2005/Atom"><title>&l9;</title></feed>').encode()
 
 # (route body or handler, content type, the reason the report must give)
 BAD_FEEDS: dict[str, tuple[bytes | Handler, str, str]] = {
@@ -36,6 +39,7 @@ BAD_FEEDS: dict[str, tuple[bytes | Handler, str, str]] = {
     "redirect loop": (loop(), "", "redirects loop back to"),
     "huge": (endless(), "", f"more than the limit of {MAX_BYTES} bytes"),
     "not UTF-8": (LATIN1_FEED, "application/atom+xml", "not valid UTF-8"),
+    "XML entity bomb": (ENTITY_BOMB, "application/atom+xml", "limit on input amplification"),
 }
 
 

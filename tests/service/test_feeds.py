@@ -11,6 +11,10 @@ from typing import Any
 import httpx
 import pytest
 
+from core.documents import Article
+from ingest.fetch import normalise_url
+from ingest.pipeline import read_tombstones
+from service import library
 from service.cli import _settings, build_parser, main
 from tests.conftest import SeedIndex
 from tests.ingest.feed_site import BIOBANK, HTML_PAGE, LIBRARY, NURSING, FeedSite
@@ -121,3 +125,15 @@ def test_serve_takes_repeatable_feed_and_sitemap_options() -> None:
     settings = _settings(args)
     assert settings.feeds == ["http://a.example/feed.xml", "http://b.example/rss"]
     assert settings.sitemaps == ["http://a.example/sitemap.xml"]
+
+
+def test_deleting_a_feed_article_never_touches_the_articles_folder(tmp_path: Path) -> None:
+    """A hostile feed link like ``http://site/../../victim.txt`` must not make a delete remove a file."""
+    articles, data = tmp_path / "articles", tmp_path / "data"
+    articles.mkdir()
+    (articles / "victim.txt").write_text("An article that must stay.\n")
+    key = "http://site/../../victim.txt"
+    assert normalise_url(key) == "http://site/victim.txt"
+    article = Article(id="victim", title="t", text="x", source=key, content_hash="h", url=key, source_key=key)
+    assert library.remove(articles, data, article) == f"excluded {key} from future builds"
+    assert (articles / "victim.txt").is_file() and key in read_tombstones(data)
