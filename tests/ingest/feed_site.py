@@ -206,33 +206,34 @@ class FeedSite:
 
     def _serve(self, handler: BaseHTTPRequestHandler) -> None:
         path = handler.path.split("?")[0]
+        hit = Hit(path, 0, time.monotonic(), dict(handler.headers.items()))
         with self._lock:
             route = self.routes.get(path)
-        status = 404
+            self.hits.append(hit)  # logged before answering, so a client never sees an answer before its hit
         try:
             if route is None:
+                hit.status = 404
                 handler.send_error(404)
             elif callable(route):
+                hit.status = 200
                 route(handler)
-                status = 200
             else:
-                status = self._answer(handler, route)
+                self._answer(handler, route, hit)
         except (BrokenPipeError, ConnectionResetError):
             pass
-        finally:
-            with self._lock:
-                self.hits.append(Hit(path, status, time.monotonic(), dict(handler.headers.items())))
 
     @staticmethod
-    def _answer(handler: BaseHTTPRequestHandler, route: Route) -> int:
+    def _answer(handler: BaseHTTPRequestHandler, route: Route, hit: Hit) -> None:
         modified = formatdate(route.modified, usegmt=True)
         tag = handler.headers.get("If-None-Match")  # RFC 9110: when present, If-Modified-Since is ignored
         if route.validators and route.status == 200 and (
                 tag == route.etag if tag is not None else handler.headers.get("If-Modified-Since") == modified):
+            hit.status = 304
             handler.send_response(304)
             handler.send_header("ETag", route.etag)
             handler.end_headers()
-            return 304
+            return
+        hit.status = route.status
         handler.send_response(route.status)
         handler.send_header("Content-Type", route.content_type)
         handler.send_header("Content-Length", str(len(route.body)))
@@ -243,7 +244,6 @@ class FeedSite:
             handler.send_header(key, value)
         handler.end_headers()
         handler.wfile.write(route.body)
-        return route.status
 
 
 def slow(seconds: float) -> Handler:
