@@ -170,15 +170,16 @@ class HostPacer:
 
     def __init__(self, interval: float) -> None:
         self.interval = interval
-        self._next: dict[str, float] = {}
+        self._last: dict[str, float] = {}
         self._lock = threading.Lock()
 
     def wait(self, host: str, interval: float | None = None) -> None:
+        """Sleep until this host may be asked again; ``interval`` (a Crawl-delay) may ask for a longer gap."""
         gap = max(self.interval, interval or 0.0)
         with self._lock:
             now = time.monotonic()
-            at = max(now, self._next.get(host, now))
-            self._next[host] = at + gap
+            at = max(now, self._last.get(host, now - gap) + gap)
+            self._last[host] = at
         if at > now:
             time.sleep(at - now)
 

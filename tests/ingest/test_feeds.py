@@ -34,7 +34,7 @@ def site() -> Iterator[FeedSite]:
 
 
 def collector(data: Path, **policy: object) -> FeedCollector:
-    options: dict[str, object] = {"allow_private": True, "host_interval_seconds": 0.0, "timeout_seconds": 0.6}
+    options: dict[str, object] = {"allow_private": True, "host_interval_seconds": 0.0, "timeout_seconds": 10.0}
     return FeedCollector(data, Fetcher(FetchPolicy(**{**options, **policy})))  # type: ignore[arg-type]
 
 

@@ -66,7 +66,7 @@ def feed_server(tmp_path_factory: pytest.TempPathFactory, seed_index: SeedIndex,
     feeds = [site.url(p) for p in ("/feed.xml", "/desk/feed.xml", "/news/", "/broken.xml")]
     server = start_server(tmp_path_factory.mktemp("feeds"), seed_index, embedder, feeds=feeds,
                           sitemaps=[site.url("/sitemap.xml")], feed_poll_seconds=FEED_POLL_SECONDS,
-                          feed_allow_private=True, feed_host_interval_seconds=0.0, feed_timeout_seconds=2.0)
+                          feed_allow_private=True, feed_host_interval_seconds=0.0, feed_timeout_seconds=10.0)
     deadline = time.monotonic() + 120
     while httpx.get(f"{server.url}/articles", timeout=10).json()["total"] < 4:  # 2 seed articles + 2 fetched
         assert time.monotonic() < deadline, "the feed articles were never indexed"
