@@ -176,7 +176,7 @@ def main() -> None:
         result["index"] = httpx.get(f"{server.url}/index", timeout=10).json()["counts"]
         if args.soak:
             seconds = min(args.soak, 1800)
-            rebuild_cmd = [sys.executable, "-m", "service.cli", "ingest", str(articles), "--data", str(args.data),
+            rebuild_cmd = [sys.executable, "-m", "cli.main", "ingest", str(articles), "--data", str(args.data),
                            "--force", "--quiet"]
             result["soak"] = asyncio.run(soak(server, questions, levels[0], seconds, args.sample_every,
                                               args.rebuild_at, rebuild_cmd))

@@ -20,7 +20,7 @@ class BenchServer:
     def __init__(self, articles: Path, data: Path, port: int, env: dict[str, str] | None = None,
                  ready_timeout: float = 300.0) -> None:
         self.url = f"http://127.0.0.1:{port}"
-        self._cmd = [sys.executable, "-m", "service.cli", "serve", "--articles", str(articles), "--data", str(data),
+        self._cmd = [sys.executable, "-m", "cli.main", "serve", "--articles", str(articles), "--data", str(data),
                      "--host", "127.0.0.1", "--port", str(port)]
         self._env = {**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})}
         self._ready_timeout = ready_timeout

@@ -59,7 +59,7 @@ def main() -> None:
                  if line.strip()]
     url = f"http://127.0.0.1:{args.port}"
     server = subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "serve", "--articles", str(args.articles), "--data", str(args.data),
+        [sys.executable, "-m", "cli.main", "serve", "--articles", str(args.articles), "--data", str(args.data),
          "--host", "127.0.0.1", "--port", str(args.port)],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )

@@ -11,9 +11,6 @@ import random
 from datetime import date
 
 import numpy as np
-from service.answer import rerank
-from service.question import analyze_question
-from service.reader import ExtractiveReader, TermWeights
 
 from core.config import Settings
 from evaluation import metrics as m
@@ -23,6 +20,8 @@ from index.embedding import Embedder, get_embedder
 from index.retriever import HybridRetriever, RetrievalConfig, SearchFilters
 from ingest.cleaning import slugify
 from qa import temporal
+from qa.evidence import EvidenceConfig, EvidenceStage, TermWeights, rerank
+from qa.question import analyze_question
 
 
 def main() -> None:
@@ -79,7 +78,7 @@ def rerank_grid(settings: Settings, snapshot: snap.Snapshot, embedder: Embedder,
     """Recall@k with the passages re-ranked by the reader's best evidence sentence, at several weights."""
     retriever = HybridRetriever(snapshot, embedder, RetrievalConfig(
         settings.retrieval_candidates, settings.rrf_k, settings.dense_weight, settings.lexical_weight, settings.fusion))
-    reader = ExtractiveReader(TermWeights.from_bm25(snapshot.lexical), lambda t: embedder.encode(t, batch_size=16))
+    stage = EvidenceStage(TermWeights.from_bm25(snapshot.lexical), lambda t: embedder.encode(t, batch_size=16))
     weights = (0.0, 0.5, 1.0, 2.0, 4.0)
     recalls: dict[float, dict[int, list[float]]] = {w: {1: [], 3: []} for w in weights}
     for q in questions:
@@ -87,10 +86,11 @@ def rerank_grid(settings: Settings, snapshot: snap.Snapshot, embedder: Embedder,
         filters, prefer = temporal.scope(q.question, SearchFilters() if as_of else None, as_of,
                                          settings.recency_half_life_days, settings.recency_weight)
         result = retriever.search(q.question, 10, filters, prefer, query_vector=vectors[q.id])
-        evidence = reader.evidence(analyze_question(q.question), result.hits, result.query_vector)
+        evidence = stage.sentences(analyze_question(q.question), result.hits, result.query_vector)
         gold = {slugify(d) for d in q.gold_docs}
         for w in weights:
-            ranked = list(dict.fromkeys(h.article.id for h in rerank(result.hits, evidence, w)))
+            config = EvidenceConfig(rerank_weight=w)
+            ranked = list(dict.fromkeys(h.article.id for h in rerank(result.hits, evidence, config)))
             for k in (1, 3):
                 recalls[w][k].append(m.recall_at(ranked, gold, k))
     for w in weights:

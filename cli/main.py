@@ -18,7 +18,7 @@ EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
 
 def _settings(args: argparse.Namespace) -> Settings:
     overrides: dict[str, Any] = {}
-    for name in ("articles_dir", "data_dir", "host", "port"):
+    for name in ("articles_dir", "data_dir", "host", "port", "feeds", "sitemaps"):
         value = getattr(args, name, None)
         if value is not None:
             overrides[name] = value
@@ -60,6 +60,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from ingest.pipeline import build_snapshot
 
     settings = _settings(args)
+    feeds_failed = _collect_feeds(settings)
     bar: tqdm | None = None
 
     def progress(stage: str, done: int, total: int) -> None:
@@ -85,7 +86,29 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         print(f"duplicate {key}: same text as article {kept}, stored once", file=sys.stderr)
     for article_id in report.kept_previous:
         print(f"kept the previously indexed version of {article_id} (its file could not be read)", file=sys.stderr)
-    return EXIT_PARTIAL if report.skipped else EXIT_OK
+    return EXIT_PARTIAL if report.skipped or feeds_failed else EXIT_OK
+
+
+def _collect_feeds(settings: Settings) -> bool:
+    """Download new and changed articles of the configured feeds and sitemaps; True if anything failed."""
+    from ingest.collect import collect_all
+
+    failed = False
+    for report in collect_all(settings):
+        print(report.summary(), file=sys.stderr)
+        for url, why in sorted(report.skipped.items()):
+            print(f"  skipped {url}: {why}", file=sys.stderr)
+        for url, why in sorted(report.failed.items()):
+            print(f"  failed {url}: {why}", file=sys.stderr)
+        failed = failed or not report.ok or bool(report.failed)
+    return failed
+
+
+def _add_feed_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--feed", dest="feeds", action="append", metavar="URL",
+                        help="RSS or Atom feed to fetch articles from (repeatable; ARTICLE_QA_FEEDS)")
+    parser.add_argument("--sitemap", dest="sitemaps", action="append", metavar="URL",
+                        help="sitemap to fetch articles from (repeatable; ARTICLE_QA_SITEMAPS)")
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
@@ -247,6 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.add_argument("--watch", action="store_true", help="rebuild when the articles folder changes")
+    _add_feed_options(serve)
     serve.set_defaults(func=cmd_serve)
 
     ingest = sub.add_parser("ingest", help="build or update the index snapshot from an articles folder")
@@ -254,6 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--data", dest="data_dir", type=Path)
     ingest.add_argument("--force", action="store_true", help="publish a new snapshot even if nothing changed")
     ingest.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    _add_feed_options(ingest)
     ingest.set_defaults(func=cmd_ingest)
 
     ask = sub.add_parser("ask", help="answer one question from the current snapshot")

@@ -106,6 +106,38 @@ class Settings(BaseSettings):
         8, description="Requests answered at once (worker threads); more wait in line, which bounds memory.")
     malloc_arenas: int = Field(2, description="glibc malloc arenas for the service (0: glibc's default).")
 
+    # issue 13: feeds and sitemaps as sources
+    feeds: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="RSS/Atom feed URLs articles are fetched from (comma-separated); "
+        "`serve` polls them, `ingest` reads them once.")
+    sitemaps: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Sitemap URLs articles are fetched from (comma-separated), like feeds.")
+    feed_poll_seconds: float = Field(900.0, description="How often `serve` polls each feed and sitemap.")
+    feed_max_backoff_seconds: float = Field(
+        3600.0, description="Longest wait before polling a failing feed again (the wait doubles per failure).")
+    feed_allow_private: bool = Field(
+        False, description="Fetch URLs resolving to private, loopback or link-local addresses (tests set it).")
+    feed_timeout_seconds: float = Field(
+        20.0, description="Longest time one download (feed, sitemap, robots.txt or page) may take.")
+    feed_max_bytes: int = Field(5_000_000, description="Largest download; a bigger feed or page is skipped.")
+    feed_max_redirects: int = Field(5, description="Redirects followed per download (all must stay on the site).")
+    feed_host_interval_seconds: float = Field(
+        1.0, description="Least time between two requests to one host (a robots.txt Crawl-delay may ask more).")
+    feed_max_items: int = Field(200, description="Article links taken from one feed or sitemap per poll.")
+    feed_max_sitemaps: int = Field(20, description="Sitemaps read per poll, following a sitemap index.")
+    feed_user_agent: str = Field(
+        "article-qa/0.1 (+feed reader)", description="User-Agent sent with every download and matched in robots.txt.")
+
+    @field_validator("feeds", "sitemaps", mode="before")
+    @classmethod
+    def _split_urls(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [u.strip() for u in text.split(",") if u.strip()]
+        return value
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:

@@ -106,3 +106,64 @@ class IndexWriteError(ArticleQAError):
     """A snapshot could not be written (for example the disk is full); the previous snapshot stays."""
 
     code = "index_write_failed"
+
+
+# issue 13: feeds and sitemaps as sources
+class FeedError(ArticleQAError):
+    """A feed, sitemap or article page could not be fetched or used; it is reported and skipped."""
+
+    code = "feed_error"
+
+
+class FetchFailedError(FeedError):
+    """The server could not be reached, or answered with an error ``status``."""
+
+    code = "fetch_failed"
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class FetchRefusedError(FeedError):
+    """The URL is not fetched by policy: not http(s), or it leads outside the feed's site."""
+
+    code = "fetch_refused"
+
+
+class PrivateAddressError(FetchRefusedError):
+    """The host resolves to a private, loopback or otherwise non-public address."""
+
+    code = "private_address"
+
+
+class RobotsDisallowedError(FetchRefusedError):
+    """The site's robots.txt does not allow article-qa to fetch this URL."""
+
+    code = "robots_disallowed"
+
+
+class FetchTimeoutError(FeedError):
+    code = "fetch_timeout"
+
+
+class RedirectLoopError(FeedError):
+    """Redirects came back to a URL already visited, or there were too many of them."""
+
+    code = "redirect_loop"
+
+
+class ResponseTooLargeError(FeedError):
+    code = "response_too_large"
+
+
+class ResponseEncodingError(FeedError):
+    """The response is not text in its declared encoding (UTF-8 when none is declared)."""
+
+    code = "bad_encoding"
+
+
+class NotAFeedError(FeedError):
+    """The response is not an RSS/Atom feed or a sitemap (for example an HTML page, or not XML at all)."""
+
+    code = "not_a_feed"

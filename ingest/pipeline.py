@@ -23,6 +23,7 @@ from index.fsutil import index_writes
 from ingest.chunk_cache import ArticlePieces, ChunkCache, CleanCache
 from ingest.chunking import ChunkingConfig, chunk_article, chunks_from_spans, embedding_text, lexical_text
 from ingest.cleaning import clean, slugify
+from ingest.feed_store import FeedStore
 from ingest.sources import scan_folder
 
 log = logging.getLogger(__name__)
@@ -79,8 +80,9 @@ def add_tombstone(data_dir: Path, source_key: str) -> None:
 
 
 def article_id_for(raw: RawDocument) -> str:
-    """Stable id from where the article came from: the file name, or the record id inside a JSONL file."""
-    if raw.doc_id and raw.fmt == "json" and "#" in raw.key:
+    """Stable id from where the article came from: the file name, the record id inside a JSONL file, or the
+    page URL's path for an article fetched from a feed or sitemap."""
+    if raw.doc_id and (raw.fmt == "json" and "#" in raw.key or raw.fmt == "feed"):
         return slugify(raw.doc_id)
     return slugify(Path(raw.key.split("#")[0]).stem)
 
@@ -201,8 +203,10 @@ def build_snapshot(
     report = IngestReport(version=None, published=False)
     scan = scan_folder(articles_dir)
     report.skipped.update(scan.skipped)
+    fetched = FeedStore(data_dir).documents()
+    report.skipped.update(fetched.skipped)
     tombstones = read_tombstones(data_dir)
-    raws = [r for r in scan.documents if r.key not in tombstones]
+    raws = [r for r in scan.documents + fetched.documents if r.key not in tombstones]
     config_stamp = {"chunking": asdict(chunking_config(settings)), "embedding_model": settings.embedding_model}
 
     with snap.write_lock(data_dir):
@@ -257,7 +261,8 @@ def build_snapshot(
 
         report.version = snap.publish(
             data_dir, articles, prepared.chunks, prepared.vectors, prepared.lexical_tokens, prepared.model_id,
-            extra={"build": config_stamp, "sources": {"articles_dir": str(articles_dir)}},
+            extra={"build": config_stamp,
+                   "sources": {"articles_dir": str(articles_dir), "feed_pages": len(fetched.documents)}},
             keep=settings.keep_snapshots, hook=hook,
         )
         report.published = True

@@ -18,6 +18,7 @@ from qa.records import Answer, AskInput
 from qa.records import Turn as PastTurn
 from service import library
 from service.deps import AdminDep, FeedbackDep, MetricsDep, PipelineDep, RateLimitDep, SettingsDep, StateDep
+from service.feeds import feeds_status
 from service.schemas import (
     ArticleAccepted,
     ArticleDetail,
@@ -213,10 +214,13 @@ def get_job(job_id: str, state: StateDep) -> Job:
 
 
 @router.get("/index", responses=ERRORS, tags=["index"])
-def index_manifest(state: StateDep) -> dict[str, Any]:
-    """The manifest of the snapshot being served, plus any rebuild in progress."""
+def index_manifest(state: StateDep, request: Request) -> dict[str, Any]:
+    """The manifest of the snapshot being served, plus any rebuild in progress and, with feeds, what their
+    last polls fetched, skipped and failed."""
     pipeline = state.pipeline
-    return {**pipeline.snapshot.manifest, "rebuild": state.jobs.running(), "problems": state.problems[-5:]}
+    manifest = {**pipeline.snapshot.manifest, "rebuild": state.jobs.running(), "problems": state.problems[-5:]}
+    feeds = feeds_status(request.app)
+    return manifest if feeds is None else {**manifest, "feeds": feeds}
 
 
 @router.post("/feedback", status_code=201, response_model=FeedbackStored, responses=ERRORS, tags=["feedback"])

@@ -16,6 +16,7 @@ from starlette.types import Scope
 from core.config import Settings, get_settings
 from service import errors
 from service.api import router
+from service.feeds import start_feeds
 from service.metrics import Metrics
 from service.middleware import REQUEST_ID_HEADER, BodyLimitMiddleware, RequestContextMiddleware
 from service.ratelimit import limiter_for
@@ -46,9 +47,12 @@ def create_app(settings: Settings | None = None, state: IndexState | None = None
 
             watcher = FolderWatcher(settings.articles_dir, index.jobs.submit, settings.watch_debounce_ms)
             watcher.start()
+        app.state.feeds = start_feeds(settings, index.jobs.submit)
         yield
         if watcher:
             watcher.stop()
+        if app.state.feeds:
+            app.state.feeds.stop()
         index.stop()
 
     app = FastAPI(

@@ -66,9 +66,10 @@ def json_article_bytes(title: str, text: str, date: str | None, url: str | None,
 
 
 def remove(articles_dir: Path, data_dir: Path, article: Article) -> str:
-    """Delete a single-article file, or hide one record of a multi-article file; returns what was done."""
+    """Delete a single-article file, or hide one record of a multi-article file or one page fetched from a feed
+    (its key is a URL, never a path); returns what was done."""
     key = article.source_key
-    if "#" not in key:
+    if "#" not in key and "://" not in key:
         path = (articles_dir / key).resolve()
         inside = path.parent == articles_dir.resolve() or articles_dir.resolve() in path.parents
         if inside and path.is_file() and path.suffix.lower() in SUPPORTED_EXTENSIONS:

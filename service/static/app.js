@@ -14,6 +14,7 @@
   const ABSTAIN_TEXT = "Not found in the articles";
   const READY_POLL_MS = 2000;
   const JOB_POLL_MS = 500;
+  const FEEDS_REFRESH_MS = 5000;
   const HISTORY_TURNS = 6;
   const TOKEN_KEY = "article-qa-admin-token";
   const CONTEXT_CHARS = 180;
@@ -222,11 +223,20 @@
   /* Rendering of one exchange                                           */
   /* ------------------------------------------------------------------ */
 
+  /** Date and source; a source with an http(s) URL (an article fetched from a feed) links to the original. */
   function renderMeta(item, dateClass, sourceClass) {
     const meta = el("div", "source-meta");
     meta.appendChild(dateNode(item.date, dateClass));
     meta.appendChild(el("span", "sep", "·")).setAttribute("aria-hidden", "true");
-    meta.appendChild(el("span", sourceClass, item.source || "unknown source"));
+    const href = safeHttpUrl(item.url);
+    const source = el(href ? "a" : "span", sourceClass, item.source || item.url || "unknown source");
+    if (href) {
+      source.href = href;
+      source.target = "_blank";
+      source.rel = "noopener noreferrer";
+      source.title = "Open the original article";
+    }
+    meta.appendChild(source);
     return meta;
   }
 
@@ -615,6 +625,7 @@
   const admin = {
     token: null,
     polling: null,
+    feedsTimer: null,
 
     headers() {
       return this.token ? { Authorization: `Bearer ${this.token}` } : {};
@@ -660,6 +671,62 @@
       built.textContent = manifest.created_at
         ? manifest.created_at.replace("T", " ").replace("+00:00", " UTC") : "–";
       this.renderJob(manifest.rebuild);
+      this.renderFeeds(manifest.feeds);
+    },
+
+    /** What the last poll of each feed and sitemap fetched, left unchanged, skipped and failed, and why. */
+    renderFeeds(feeds) {
+      const section = $("#feeds-section");
+      const sources = feeds && Array.isArray(feeds.sources) ? feeds.sources : [];
+      section.hidden = sources.length === 0;
+      if (sources.length === 0) return;
+      const seconds = Number(feeds.poll_seconds);
+      $("#feeds-hint").textContent = `Checked every ${Number.isFinite(seconds) ? plural(seconds, "second") : "few minutes"}; `
+        + `${plural(Number(feeds.stored_pages) || 0, "article page")} downloaded so far. New articles are indexed by a rebuild.`;
+      const list = $("#feed-list");
+      list.replaceChildren();
+      for (const source of sources) {
+        const item = el("li", "feed-row");
+        item.dataset.state = String(source.state || "pending");
+        const head = el("div", "feed-head");
+        head.appendChild(el("span", "feed-kind", source.kind === "sitemap" ? "Sitemap" : "Feed"));
+        head.appendChild(el("span", "feed-url", source.url));
+        item.appendChild(head);
+        const last = source.last;
+        if (!last) {
+          item.appendChild(el("p", "feed-meta", "Not checked yet."));
+          list.appendChild(item);
+          continue;
+        }
+        const counts = last.counts || {};
+        const when = String(last.started_at || "").replace("T", " ").replace("+00:00", " UTC");
+        const summary = last.state === "ok"
+          ? `Checked ${when}: ${counts.fetched || 0} fetched, ${counts.unchanged || 0} unchanged, `
+            + `${counts.skipped || 0} skipped, ${counts.failed || 0} failed${last.not_modified ? " (feed not modified)" : ""}.`
+          : `Checked ${when}: failed (${source.failures} in a row). Next try ${String(source.next_poll || "").replace("T", " ").replace("+00:00", " UTC")}.`;
+        item.appendChild(el("p", "feed-meta", summary));
+        if (last.error) item.appendChild(el("p", "feed-error", last.error));
+        const problems = [
+          ...Object.entries(last.failed || {}).map(([url, why]) => ["failed", url, why]),
+          ...Object.entries(last.skipped || {}).map(([url, why]) => ["skipped", url, why]),
+        ];
+        if (problems.length > 0) {
+          const details = el("details", "feed-problems");
+          details.appendChild(el("summary", null, `Skipped and failed (${problems.length})`));
+          const rows = el("ul", "feed-problem-list");
+          for (const [kind, url, why] of problems) {
+            const row = el("li", "feed-problem");
+            row.dataset.kind = kind;
+            row.appendChild(el("span", "feed-problem-kind", kind === "failed" ? "Failed" : "Skipped"));
+            row.appendChild(el("span", "feed-problem-url", url));
+            row.appendChild(el("span", "feed-problem-why", why));
+            rows.appendChild(row);
+          }
+          details.appendChild(rows);
+          item.appendChild(details);
+        }
+        list.appendChild(item);
+      }
     },
 
     renderJob(job) {
@@ -686,6 +753,13 @@
       const articles = await loadArticles();
       this.renderArticles(articles);
       if (manifest && manifest.rebuild) this.watch(manifest.rebuild.id);
+      if (manifest && manifest.feeds && !this.feedsTimer) {
+        // Feeds bring articles on their own schedule: keep the open panel current.
+        this.feedsTimer = window.setTimeout(() => {
+          this.feedsTimer = null;
+          if ($("#admin").open) this.refresh().catch(() => {});
+        }, FEEDS_REFRESH_MS);
+      }
     },
 
     renderArticles(articles) {
