@@ -4,7 +4,7 @@ DATA ?= data
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint bench
+.PHONY: install run test lint bench screenshots
 
 install:
 	scripts/install.sh
@@ -20,3 +20,6 @@ lint:
 	.venv/bin/ruff check core ingest index qa service evaluation cli tests bench
 	.venv/bin/mypy core ingest index qa service evaluation cli tests bench
 	.venv/bin/lint-imports
+
+screenshots:  # refreshes docs/screenshot-*.png from the real page (the tests never write into the tree)
+	.venv/bin/python scripts/screenshots.py

@@ -242,6 +242,35 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_model_server(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from qa.generation.local_server import LocalServer, runtime_installed
+    from qa.generation.models import resolve
+
+    settings = _settings(args)
+    if not runtime_installed():
+        print("error: the local generator runtime is not installed; run scripts/install.sh --generator",
+              file=sys.stderr)
+        return EXIT_ERROR
+    try:
+        path = resolve(args.model or settings.generator_model)
+    except ArticleQAError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    key = settings.generator_api_key.get_secret_value() if settings.generator_api_key else None
+    server = LocalServer(str(path), settings.generator_ctx, settings.generator_threads, args.host, args.port,
+                         (key,) if key else ())
+    print(f"article-qa model server: {server.base_url}/v1 ({path.name})", file=sys.stderr, flush=True)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+    server.close()
+    return EXIT_OK
+
+
 def cmd_feedback_export(args: argparse.Namespace) -> int:
     from service.feedback import FeedbackStore
 
@@ -317,6 +346,13 @@ def build_parser() -> argparse.ArgumentParser:
                           "qa/decision.json is only replaced by copying a reviewed file there)")
     cal.add_argument("--data", dest="data_dir", type=Path, help="data folder (ARTICLE_QA_DATA_DIR)")
     cal.set_defaults(func=cmd_calibrate)
+
+    ms = sub.add_parser("model-server", help="run the generator model as an OpenAI-compatible server "
+                                             "(llama.cpp's llama-server), for ARTICLE_QA_GENERATOR_URL")
+    ms.add_argument("--model", default=None, help="a packaged model name or a GGUF path (ARTICLE_QA_GENERATOR_MODEL)")
+    ms.add_argument("--host", default="127.0.0.1")
+    ms.add_argument("--port", type=int, default=8081)
+    ms.set_defaults(func=cmd_model_server)
 
     fb = sub.add_parser("feedback", help="answer ratings given in the chat page")
     fb_sub = fb.add_subparsers(dest="feedback_command", required=True)

@@ -53,10 +53,17 @@ class Settings(BaseSettings):
     answer_mode: str = Field(
         "auto", description="Default answer mode: auto (the generator when installed, after an extractive draft; "
                             "else extractive), generative or extractive.")
-    generator_backend: str = Field("llama-cpp", description="Generator backend name.")
+    generator_url: str | None = Field(
+        None, description="Base URL of an OpenAI-compatible server to read with (llama-server, vLLM, Ollama); "
+                          "unset: the packaged runtime runs the model in-process.")
+    generator_api_key: SecretStr | None = Field(None, description="API key sent to the generator server, if any.")
+    generator_grammar: bool = Field(
+        True, description="Send the span constraint as a GBNF grammar (llama-server); off for servers without "
+                          "grammars: the answer then counts only where it is found verbatim in a passage.")
     generator_model: str = Field(
-        "qwen2.5-0.5b", description="A GGUF file path, or a packaged model: qwen2.5-0.5b or qwen2.5-1.5b.")
-    generator_ctx: int = Field(2048, description="Context window of the generator, in tokens.")
+        "qwen2.5-0.5b", description="A GGUF file path or a packaged model (qwen2.5-0.5b, qwen2.5-1.5b); with a "
+                                    "server, the model name it is asked for.")
+    generator_ctx: int = Field(4096, description="Context window of the local generator, in tokens.")
     generator_threads: int = Field(2, description="CPU threads the generator uses.")
     generator_max_tokens: int = Field(24, description="Longest answer the generator may write, in tokens.")
     generator_passages: int | None = Field(
@@ -71,6 +78,7 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 5_000_000
     keep_snapshots: int = Field(3, description="Snapshots kept on disk for rollback.")
     reload_poll_seconds: float = Field(1.0, description="How often the service checks for a newer snapshot.")
+    progress_log_seconds: float = Field(10.0, description="How often `serve` logs a running build's progress.")
     watch_debounce_ms: int = 1500
     fault_delay_ms: int = Field(0, description="Pause between snapshot publish steps; only for crash tests.")
 

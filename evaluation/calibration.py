@@ -30,19 +30,34 @@ class Point:
 
 
 @dataclass(frozen=True)
-class Row:
-    """One decision as recorded: its features, the candidate it was about, and the gold answers."""
+class Option:
+    """One candidate answer as recorded, with its features."""
 
+    text: str
     features: DecisionFeatures
-    candidate: str | None
+
+
+@dataclass(frozen=True)
+class Row:
+    """One question's recorded decision: every candidate, the gold answers and the confidence that was shown."""
+
+    options: tuple[Option, ...]
     gold: tuple[str, ...]
     confidence: float
     noise: float | None = None
 
-    @property
-    def right(self) -> bool:
-        return bool(self.gold) and self.candidate is not None and \
-            m.answer_scores(self.candidate, self.gold)[1] >= CORRECT_F1
+    def right(self, answer: str | None) -> bool:
+        return bool(self.gold) and answer is not None and m.answer_scores(answer, self.gold)[1] >= CORRECT_F1
+
+    def choose(self, model: LogisticModel | None) -> tuple[str | None, float]:
+        """The candidate the model prefers and its probability (without a model: the recorded choice)."""
+        if not self.options:
+            return None, 0.0
+        if model is None:
+            return self.options[0].text, self.confidence
+        scored = [(model.probability(o.features), o.text) for o in self.options]
+        probability, text = max(scored)
+        return text, probability
 
 
 def load_predictions(report: Path) -> list[dict[str, Any]]:
@@ -54,25 +69,24 @@ def rows(predictions: list[dict[str, Any]]) -> list[Row]:
     """The recorded decisions; RGB's negatives-only sets count as unanswerable (their passages lack the answer)."""
     out = []
     for p in predictions:
-        if "features" not in p:
+        if "candidates" not in p:
             continue
-        signals = p.get("signals") or {}
         noise = p.get("noise")
         gold = () if noise is not None and noise >= 1.0 else tuple(p["gold"])
-        out.append(Row(DecisionFeatures.from_dict(p["features"]), signals.get("candidate"), gold,
-                       float(p.get("confidence", 0.0)), noise))
+        options = tuple(Option(str(c["text"]), DecisionFeatures.from_dict(c["features"])) for c in p["candidates"])
+        out.append(Row(options, gold, float(p.get("confidence", 0.0)), noise))
     return out
 
 
 def sweep(data: list[Row], model: LogisticModel | None = None, thresholds: list[float] | None = None) -> list[Point]:
-    """F1, answered share and precision at every threshold (with ``model``: its probability, else the recorded
-    confidence)."""
+    """F1, answered share and precision at every threshold (with ``model``: its choice and probability, else the
+    recorded ones)."""
     points = []
-    scores = [model.probability(r.features) if model else r.confidence for r in data]
+    chosen = [r.choose(model) for r in data]
     for t in thresholds or THRESHOLDS:
         f1s, ems, answered, right, abstain_hits, unanswerable = [], [], 0, 0, 0, 0
-        for r, score in zip(data, scores, strict=True):
-            shown = r.candidate if r.candidate is not None and score >= t else None
+        for r, (text, score) in zip(data, chosen, strict=True):
+            shown = text if text is not None and score >= t else None
             em, f1 = m.answer_scores(shown, r.gold)
             f1s.append(f1)
             ems.append(em)
@@ -112,7 +126,7 @@ class Reliability:
 
 def reliability(data: list[Row], model: LogisticModel, bins: int = 10) -> Reliability:
     """Over the candidates that exist: is "70 % confident" right 70 % of the time?"""
-    pairs = [(model.probability(r.features), float(r.right)) for r in data if r.candidate is not None]
+    pairs = [(p, float(r.right(text))) for r in data for text, p in [r.choose(model)] if text is not None]
     out, ece = [], 0.0
     for b in range(bins):
         lo, hi = b / bins, (b + 1) / bins
@@ -148,9 +162,10 @@ def fit_reports(reports: dict[str, list[dict[str, Any]]], reader: str, l2: float
     features, labels, weights = [], [], []
     for rs in data.values():
         for r in rs:
-            features.append(r.features)
-            labels.append(int(r.right))
-            weights.append(1.0 / len(rs))
+            for option in r.options:
+                features.append(option.features)
+                labels.append(int(r.right(option.text)))
+                weights.append(1.0 / (len(rs) * len(r.options)))
     scale = len(weights) / sum(weights)
     model = fit(features, labels, FEATURES[family], [w * scale for w in weights], l2=l2)
     per_dataset = {name: sweep(rs, model) for name, rs in data.items()}
@@ -166,8 +181,8 @@ def replay(data: list[Row], model: LogisticModel) -> dict[str, float]:
 
     The decision is a pure function of the recorded features, so this equals a fresh run with the model.
     """
-    shown = [(r, r.candidate if r.candidate is not None and model.probability(r.features) >= model.threshold
-              else None) for r in data]
+    shown = [(r, text if text is not None and p >= model.threshold else None)
+             for r in data for text, p in [r.choose(model)]]
     if not shown:
         return {}
     out: dict[str, float] = {

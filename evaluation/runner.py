@@ -152,6 +152,7 @@ class Runner(ABC):
             "em": em, "f1": f1, "reason": result.reason,
             "citations": [asdict(c) for c in result.citations],
             "retrieved": ranked_articles(list(result.hits)), "signals": result.signals, "features": result.features,
+            "candidates": list(result.candidates),
             "timings_ms": result.timings_ms, "mode": result.mode,
             **extra,
         }

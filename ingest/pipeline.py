@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 TOMBSTONES = "deleted.json"
 CHUNK_CACHE = "chunks.sqlite"
 Progress = Callable[[str, int, int], None]
+PROGRESS_EVERY = 50  # articles between two progress reports while reading
 
 
 @dataclass
@@ -88,7 +89,7 @@ def article_id_for(raw: RawDocument) -> str:
 
 
 def clean_documents(raws: list[RawDocument], report: IngestReport, known: set[str] | None = None,
-                    cache: CleanCache | None = None) -> list[Article]:
+                    cache: CleanCache | None = None, progress: Progress | None = None) -> list[Article]:
     """Clean every document, assign unique ids, and store identical articles once.
 
     Documents whose id is already indexed go first, so a copy never takes over an existing article's id.
@@ -99,7 +100,9 @@ def clean_documents(raws: list[RawDocument], report: IngestReport, known: set[st
     articles: list[Article] = []
     by_hash: dict[str, str] = {}
     used: set[str] = set()
-    for raw in raws:
+    for i, raw in enumerate(raws):
+        if progress and i % PROGRESS_EVERY == 0:
+            progress("reading", i, len(raws))
         base = article_id_for(raw)
         article_id, n = base, 2
         while article_id in used:
@@ -214,7 +217,7 @@ def build_snapshot(
         with index_writes(data_dir, "the chunk cache", (OSError, sqlite3.Error)):
             clean_cache = CleanCache(data_dir / CHUNK_CACHE)
             try:
-                articles = clean_documents(raws, report, set(previous), clean_cache)
+                articles = clean_documents(raws, report, set(previous), clean_cache, progress)
             finally:
                 clean_cache.close()
         present_keys = {a.source_key for a in articles} | set(report.duplicates)

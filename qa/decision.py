@@ -177,8 +177,18 @@ def confidence_label(confidence: float, abstained: bool) -> str:
 
 
 @dataclass(frozen=True)
+class Candidate:
+    """One reader's answer with its features and the probability the fitted model gives it."""
+
+    span: Span
+    source: str  # "generated" or "extractive"
+    features: DecisionFeatures
+    probability: float
+
+
+@dataclass(frozen=True)
 class Decision:
-    """The decision stage's output: the candidate answer, whether to show it, its calibrated confidence and why."""
+    """The decision stage's output: the best candidate, whether to show it, its calibrated confidence and why."""
 
     candidate: Span | None
     answered: bool
@@ -188,6 +198,7 @@ class Decision:
     chosen: str
     features: DecisionFeatures
     reader: str
+    candidates: tuple[Candidate, ...] = ()
 
     @property
     def span(self) -> Span | None:
@@ -228,44 +239,66 @@ class DecisionStage:
 
     def run(self, query: Query, retrieved: Retrieved, reading: Reading, generated: Generated | None,
             reader: str) -> Decision:
+        """Score every reader's candidate with the fitted model and keep the most probable one.
+
+        Without the generator there is one candidate (the extractive span). With it, the generated span and the
+        extractive span (which the model has also scored) compete; agreement between them is a feature of both.
+        """
         question = query.analysis
-        base = {**retrieval_features(retrieved.hits), "reader": reading.score,
-                "typed": float(question.answer_type != AnswerType.ENTITY),
-                "extractive_none": float(reading.span is None)}
-        span, chosen = reading.span, "extractive"
+        shared = {**retrieval_features(retrieved.hits), "reader": reading.score,
+                  "typed": float(question.answer_type != AnswerType.ENTITY),
+                  "extractive_none": float(reading.span is None)}
+        options: list[tuple[Span, str, dict[str, float]]] = []
         if generated is not None:
             gen = generated.generation
-            tokens = max(1, gen.tokens)
-            base.update(gen_none=float(gen.said_none), none_prob=math.exp(gen.none_logprob),
-                        copy_mass=gen.allowed_mass)
+            shared.update(gen_none=float(gen.said_none), none_prob=math.exp(gen.none_logprob),
+                          copy_mass=gen.allowed_mass)
+            both = float(agree(generated.span, reading.span))
             if generated.span is not None:
-                span, chosen = generated.span, "generated"
                 rank = generated.passage.rank if generated.passage is not None else 0
-                base.update(generated=1.0, first_prob=math.exp(gen.first_logprob),
-                            mean_logprob=gen.span_logprob / tokens, min_prob=math.exp(gen.min_logprob),
-                            agree=float(agree(span, reading.span)), passage_rank=1.0 / rank if rank else 0.0)
-        if span is not None:
-            ev = span.evidence
-            base.update(coverage=ev.coverage, dense=ev.dense, type_fit=type_fit(question, span.text),
-                        focus_missing=float(focus_missing(question, ev.text)),
-                        answer_words=math.log1p(len(span.text.split())))
-            if chosen == "extractive":
-                base["span_score"] = min(span.score, 3.0)
-        features = DecisionFeatures(**base)
+                options.append((generated.span, "generated", {
+                    "generated": 1.0, "agree": both, "passage_rank": 1.0 / rank if rank else 0.0,
+                    **_likelihood(gen.first_logprob, gen.span_logprob, gen.min_logprob, gen.tokens)}))
+            if reading.span is not None and (generated.span is None or not both):
+                scored = generated.extractive_scores
+                options.append((reading.span, "extractive", {
+                    "agree": both, "passage_rank": 1.0 / reading.span.evidence.hit_rank,
+                    "span_score": min(reading.span.score, 3.0),
+                    **(_likelihood(scored[0], sum(scored), min(scored), len(scored)) if scored else {})}))
+        elif reading.span is not None:
+            options.append((reading.span, "extractive", {"span_score": min(reading.span.score, 3.0)}))
         model = self.models.model(reader)
-        if model is None:
-            confidence = reading.score if chosen == "extractive" else base.get("first_prob", 0.0)
-            threshold = FALLBACK_THRESHOLD
-        else:
-            confidence, threshold = model.probability(features), model.threshold
+        candidates = []
+        for span, source, own in options:
+            ev = span.evidence
+            features = DecisionFeatures(**{**shared, **own, "coverage": ev.coverage, "dense": ev.dense,
+                                           "type_fit": type_fit(question, span.text),
+                                           "focus_missing": float(focus_missing(question, ev.text)),
+                                           "answer_words": math.log1p(len(span.text.split()))})
+            if model is not None:
+                probability = model.probability(features)
+            else:
+                probability = reading.score if source == "extractive" else features.first_prob
+            candidates.append(Candidate(span, source, features, probability))
+        threshold = model.threshold if model is not None else FALLBACK_THRESHOLD
         if self.threshold is not None:
             threshold = self.threshold
-        if span is None:
-            return Decision(None, False, confidence, threshold, reading.reason, chosen, features, reader)
-        if confidence < threshold:
-            reason = ("The model found no answer in the passages." if features.gen_none
+        if not candidates:
+            none = DecisionFeatures(**shared)
+            confidence = model.probability(none) if model is not None else reading.score
+            return Decision(None, False, confidence, threshold, reading.reason, "none", none, reader)
+        best = max(candidates, key=lambda c: c.probability)
+        if best.probability < threshold:
+            reason = ("The model found no answer in the passages." if best.features.gen_none
                       else "The best candidate answer was not supported strongly enough.")
-            return Decision(span, False, confidence, threshold, reason, chosen, features, reader)
-        reason = ((span.note or reading.reason) if chosen == "extractive"
+            return Decision(best.span, False, best.probability, threshold, reason, best.source, best.features,
+                            reader, tuple(candidates))
+        reason = ((best.span.note or reading.reason) if best.source == "extractive"
                   else "Copied by the model from the cited passage.")
-        return Decision(span, True, confidence, threshold, reason, chosen, features, reader)
+        return Decision(best.span, True, best.probability, threshold, reason, best.source, best.features, reader,
+                        tuple(candidates))
+
+
+def _likelihood(first: float, total: float, least: float, tokens: int) -> dict[str, float]:
+    """The model's own probabilities of one candidate's tokens, as decision features."""
+    return {"first_prob": math.exp(first), "mean_logprob": total / max(1, tokens), "min_prob": math.exp(least)}

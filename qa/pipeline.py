@@ -160,15 +160,16 @@ class AnswerPipeline:
         yield DraftEvent(self._answer(query, evidence, draft, dict(timings), dict(signals), final=False))
         generated: Generated | None = None
         try:
-            for item in self.generative.stream(query, evidence):
+            rival = reading.span.text if reading.span is not None else None
+            for item in self.generative.stream(query, evidence, rival):
                 if isinstance(item, Piece):
                     yield TokenEvent(item.text)
                 else:
                     generated = item
-        except GeneratorBusyError:
+        except (GeneratorBusyError, GeneratorUnavailableError) as exc:
             if query.mode != AnswerMode.AUTO:
                 raise
-            signals["generator"] = "busy: answered extractively"
+            signals["generator"] = f"{exc.code}: answered extractively"
             yield FinalEvent(self._answer(query, evidence, draft, timings, signals, final=True))
             return
         assert generated is not None
@@ -194,6 +195,8 @@ class AnswerPipeline:
         hits = evidence.hits[:query.top_k]
         grounded = self.grounding.run(decision.span, query.text)
         candidate = decision.candidate.text if decision.candidate else None
+        candidates = tuple({"text": c.span.text, "source": c.source, "probability": round(c.probability, 5),
+                            "features": c.features.as_dict()} for c in decision.candidates)
         signals = {**signals, "chosen": decision.chosen, "candidate": candidate,
                    "threshold": round(decision.threshold, 4), "reader": decision.reader}
         mode = "generative" if decision.reader.startswith("generative") else "extractive"
@@ -203,8 +206,8 @@ class AnswerPipeline:
             return Answer(query.asked, query.rewritten, None, True, round(decision.confidence, 4),
                           decision.reason if decision.span is None else f"Not shown: {grounded.failure}.", (),
                           hits, self.snapshot.version, mode, final, timings, signals,
-                          decision.features.as_dict())
+                          decision.features.as_dict(), candidates)
         return Answer(query.asked, query.rewritten, grounded.span.text, False, round(decision.confidence, 4),
                       decision.reason, (grounded.citation,), hits, self.snapshot.version, mode, final, timings,
-                      signals, decision.features.as_dict())
+                      signals, decision.features.as_dict(), candidates)
 

@@ -195,6 +195,7 @@ class Answer:
     timings_ms: dict[str, float] = field(default_factory=dict)
     signals: dict[str, float | str | None] = field(default_factory=dict)
     features: dict[str, float] = field(default_factory=dict)
+    candidates: tuple[dict[str, object], ...] = ()  # every reader's candidate with its features, for calibration
 
     @property
     def confidence_label(self) -> str:

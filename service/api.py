@@ -237,7 +237,11 @@ def healthz() -> dict[str, str]:
 @router.get("/readyz", tags=["health"], responses={503: {"model": ErrorBody}})
 def readyz(state: StateDep) -> JSONResponse:
     if not state.ready:
-        return JSONResponse({"error": "not_ready", "message": "no snapshot loaded yet",
+        job = state.jobs.running()
+        progress = job.get("progress") if job else None
+        message = ("no snapshot loaded yet" if not progress
+                   else f"building the first index, {progress['message']}")
+        return JSONResponse({"error": "not_ready", "message": message, "progress": progress,
                              "detail": state.last_error}, status_code=503)
     return JSONResponse({"status": "ready", "snapshot": state.pipeline.snapshot.version})
 

@@ -111,6 +111,13 @@ class GuardedGenerator(Generator):
              max_tokens: int) -> Iterator[Piece | SpanGeneration]:
         return self.guard.read(self.inner, messages, constraint, max_tokens)
 
+    def score(self, messages: list[dict[str, str]], text: str) -> tuple[float, ...] | None:
+        self.guard._enter()
+        try:
+            return self.inner.score(messages, text)
+        finally:
+            self.guard._leave()
+
     def complete(self, messages: list[dict[str, str]], max_tokens: int) -> str:
         self.guard._enter()
         try:

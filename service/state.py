@@ -19,6 +19,7 @@ from core.errors import (
     SnapshotCorruptError,
     SnapshotNotFoundError,
 )
+from core.progress import ProgressTracker
 from index import snapshot as snap
 from index.embedding import Embedder, get_embedder
 from ingest.pipeline import build_snapshot
@@ -36,8 +37,12 @@ def _now() -> str:
 class JobManager:
     """Runs rebuilds one at a time on a worker thread; a rebuild asked for while one waits joins it."""
 
-    def __init__(self, run: Callable[[dict[str, Any]], dict[str, Any]], keep: int = 100) -> None:
+    def __init__(self, run: Callable[[dict[str, Any]], dict[str, Any]], keep: int = 100,
+                 log_every_seconds: float = 10.0) -> None:
         self._run = run
+        self._trackers: dict[str, ProgressTracker] = {}
+        self._log_every = log_every_seconds
+        self._logged_at = 0.0
         self.listeners: list[Callable[[dict[str, Any], float], None]] = []
         self._jobs: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._keep = keep
@@ -67,11 +72,19 @@ class JobManager:
             return dict(self._jobs[job_id])
 
     def report(self, job_id: str, stage: str, done: int, total: int) -> None:
-        """Record how far a running job is, so status pages can show a progress bar."""
+        """Record how far a running job is (with its rate and time left), and log it at a steady pace."""
         with self._cond:
             job = self._jobs.get(job_id)
-            if job is not None:
-                job["progress"] = {"stage": stage, "done": done, "total": total}
+            if job is None:
+                return
+            report = self._trackers.setdefault(job_id, ProgressTracker()).update(stage, done, total)
+            job["progress"] = {**report.as_dict(), "message": report.sentence()}
+            now = time.monotonic()
+            due = now - self._logged_at >= self._log_every
+            if due:
+                self._logged_at = now
+        if due:
+            log.info("%s %s: %s", job["kind"], job_id, report.sentence())
 
     def running(self) -> dict[str, Any] | None:
         with self._cond:
@@ -103,6 +116,7 @@ class JobManager:
                 update = {"state": "failed", "error": f"{type(exc).__name__}: {exc}"}
             with self._cond:
                 job.update(finished_at=_now(), **update)
+                self._trackers.pop(job["id"], None)
                 finished = dict(job)
             for listener in self.listeners:
                 try:
@@ -127,7 +141,7 @@ class IndexState:
         self.problems: list[str] = []
         self._refused: set[str] = set()
         self.last_error: str | None = None
-        self.jobs = JobManager(self._rebuild)
+        self.jobs = JobManager(self._rebuild, log_every_seconds=settings.progress_log_seconds)
         self._stop = threading.Event()
         self._poller: threading.Thread | None = None
 

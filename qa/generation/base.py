@@ -24,15 +24,14 @@ class Piece:
 class SpanGeneration:
     """The finished constrained reading and the probabilities the decision learns from.
 
-    Log-probabilities are under the model's own (unconstrained) distribution, except ``constrained_logprob``,
-    which renormalises each step over the tokens the constraint allowed.
+    Log-probabilities are under the model's own (unconstrained) distribution; ``allowed_mass`` is how much of
+    its first step the constraint allowed (how readily it copies rather than writes).
     """
 
     text: str | None
     matches: tuple[SpanMatch, ...] = ()
     none_logprob: float = -math.inf
     span_logprob: float = 0.0
-    constrained_logprob: float = 0.0
     first_logprob: float = 0.0
     min_logprob: float = 0.0
     allowed_mass: float = 0.0
@@ -59,6 +58,11 @@ class Generator(ABC):
     def read(self, messages: list[dict[str, str]], constraint: SpanConstraint,
              max_tokens: int) -> Iterator[Piece | SpanGeneration]:
         """Yield the answer's pieces as they are written, then exactly one ``SpanGeneration``."""
+
+    def score(self, messages: list[dict[str, str]], text: str) -> tuple[float, ...] | None:
+        """The model's log-probability of each token of ``text`` as its reply to ``messages`` (teacher-forced),
+        or None where the backend cannot say."""
+        return None
 
     @abstractmethod
     def complete(self, messages: list[dict[str, str]], max_tokens: int) -> str:

@@ -119,6 +119,12 @@ class SpanConstraint:
         n = len(self.output)
         return n > 0 and any(p + n in self.ends for p in self.active)
 
+    def accepts(self, piece: bytes) -> bool:
+        """Whether ``piece`` would continue the output along some passage position (nothing changes)."""
+        n = len(self.output)
+        return bool(piece) and any(self.corpus[p + n:p + n + len(piece)] == piece
+                                   and _SEPARATOR not in self.corpus[p + n:p + n + len(piece)] for p in self.active)
+
     def advance(self, piece: bytes) -> bool:
         """Append ``piece`` to the output; False (and nothing changed) if no passage position allows it."""
         n = len(self.output)
@@ -150,34 +156,38 @@ class SpanConstraint:
         return sorted(found, key=lambda m: (m.passage, m.start))
 
     def gbnf(self) -> str:
-        """The same constraint as a GBNF grammar: rule ``sN`` is "the span starting at word N, then maybe more".
+        """The same constraint as a GBNF grammar, linear in the passage length.
 
-        Linear in the passage length: each start's rule continues into the next start's rule.
+        Each passage is cut at every place a span may start or end; rule ``aK`` is "piece K, then maybe (or,
+        where a span may not end, necessarily) the rule of the piece after it", so a span can start at any word
+        and stop at any word end, before trailing punctuation too.
         """
         rules: list[str] = []
-        starts = [s for s in self.starts if s != self._none_start]
-        by_start = {s: i for i, s in enumerate(starts)}
-        for i, s in enumerate(starts):
-            seg_end = self.corpus.find(_SEPARATOR, s)
-            seg_end = len(self.corpus) if seg_end < 0 else seg_end
-            nxt = next((t for t in starts[i + 1:i + 2] if t < seg_end), None)
-            piece_end = nxt if nxt is not None else seg_end
-            piece = self.corpus[s:piece_end]
-            word = piece.rstrip(b" \t\r\n")
-            gap = piece[len(word):]
-            literal = _gbnf_literal(word)
-            if nxt is not None:
-                rules.append(f"s{i} ::= {literal} ({_gbnf_literal(gap)} s{by_start[nxt]})?" if gap
-                             else f"s{i} ::= {literal} (s{by_start[nxt]})?")
-            else:
-                rules.append(f"s{i} ::= {literal}")
-        alternatives = [f"s{i}" for i in range(len(starts))]
-        if self._none_start >= 0:
-            alternatives.insert(0, _gbnf_literal(NONE.encode()))
+        roots: list[str] = []
+        starts = set(self.starts)
+        for seg, seg_start in enumerate(self._segment_starts):
+            if seg_start == self._none_start:
+                continue
+            seg_end = self._segment_starts[seg + 1] - 1 if seg + 1 < len(self._segment_starts) else len(self.corpus)
+            cuts = sorted({seg_start, seg_end} | {p for p in starts if seg_start < p < seg_end}
+                          | {p for p in self.ends if seg_start < p < seg_end})
+            names = [f"a{len(rules) + i}" for i in range(len(cuts) - 1)]
+            for i, (lo, hi) in enumerate(zip(cuts, cuts[1:], strict=False)):
+                literal = gbnf_literal(self.corpus[lo:hi])
+                nxt = names[i + 1] if i + 1 < len(names) else None
+                if nxt is None:
+                    rules.append(f"{names[i]} ::= {literal}")
+                elif hi in self.ends:
+                    rules.append(f"{names[i]} ::= {literal} ({nxt})?")
+                else:
+                    rules.append(f"{names[i]} ::= {literal} {nxt}")
+                if lo in starts:
+                    roots.append(names[i])
+        alternatives = ([gbnf_literal(NONE.encode())] if self._none_start >= 0 else []) + roots
         return "\n".join([f"root ::= {' | '.join(alternatives)}", *rules]) + "\n"
 
 
-def _gbnf_literal(data: bytes) -> str:
+def gbnf_literal(data: bytes) -> str:
     text = data.decode("utf-8", errors="ignore")
     escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r") \
         .replace("\t", "\\t")

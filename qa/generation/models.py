@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib
-import importlib.util
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,6 +18,8 @@ from core.config import Settings
 from core.errors import GeneratorUnavailableError as ModelUnavailableError
 from index.fsutil import sha256_file
 from qa.generation.base import Generator
+from qa.generation.chat_server import ChatServerGenerator
+from qa.generation.local_server import LocalServer, runtime_installed
 
 
 @dataclass(frozen=True)
@@ -116,40 +117,47 @@ def resolve(model: str) -> Path:
     return path
 
 
-GeneratorFactory = Callable[[str, int, int], Generator]
+@dataclass(frozen=True)
+class GeneratorSpec:
+    """Which generator to run: a remote OpenAI-compatible server at ``url``, or ``model`` loaded locally."""
+
+    model: str
+    url: str | None = None
+    api_key: str | None = None
+    grammar: bool = True
+    n_ctx: int = 4096
+    threads: int = 2
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> GeneratorSpec:
+        key = settings.generator_api_key.get_secret_value() if settings.generator_api_key else None
+        return cls(settings.generator_model, settings.generator_url or None, key, settings.generator_grammar,
+                   settings.generator_ctx, settings.generator_threads)
 
 
-def _llama_cpp(model_path: str, n_ctx: int, threads: int) -> Generator:
-    from qa.generation.llama_cpp import LlamaCppGenerator
-
-    return LlamaCppGenerator(model_path, n_ctx, threads)
-
-
-GENERATORS: dict[str, GeneratorFactory] = {"llama-cpp": _llama_cpp}
-
-
-def generator_installed(backend: str) -> bool:
-    """Whether the backend's runtime is importable (llama-cpp-python is an optional install)."""
-    return backend != "llama-cpp" or importlib.util.find_spec("llama_cpp") is not None
+def generator_installed(spec: GeneratorSpec) -> bool:
+    """A remote server needs nothing local; the local runtime is the ``xllamacpp`` wheel."""
+    return spec.url is not None or runtime_installed()
 
 
 @lru_cache(maxsize=2)
-def get_generator(backend: str, model: str, n_ctx: int, threads: int) -> Generator:
-    """One loaded model per (backend, model); loading takes seconds and hundreds of MB."""
-    if backend not in GENERATORS:
-        raise ModelUnavailableError(f"unknown generator backend {backend!r}; choose one of {sorted(GENERATORS)}")
-    if not generator_installed(backend):
-        raise ModelUnavailableError("the generator needs llama-cpp-python; run scripts/install.sh --generator")
-    return GENERATORS[backend](str(resolve(model)), n_ctx, threads)
+def get_generator(spec: GeneratorSpec) -> Generator:
+    """One loaded model (or one client of a remote server) per spec; loading takes seconds and hundreds of MB."""
+    if spec.url is not None:
+        return ChatServerGenerator(spec.url, spec.model, spec.api_key, spec.grammar)
+    if not runtime_installed():
+        raise ModelUnavailableError("the local generator needs xllamacpp; run scripts/install.sh")
+    server = LocalServer(str(resolve(spec.model)), spec.n_ctx, spec.threads)
+    return ChatServerGenerator(server.base_url, "", None, grammar=True, owner=server)
 
 
 def generator_provider(settings: Settings) -> Callable[[], Generator] | None:
     """A lazy loader for the configured generator, or None when its runtime is not installed."""
-    if not generator_installed(settings.generator_backend):
+    spec = GeneratorSpec.from_settings(settings)
+    if not generator_installed(spec):
         return None
 
     def load() -> Generator:
-        return get_generator(settings.generator_backend, settings.generator_model, settings.generator_ctx,
-                             settings.generator_threads)
+        return get_generator(spec)
 
     return load

@@ -32,6 +32,7 @@ class Generated:
     generation: SpanGeneration
     passage: Passage | None
     passages: tuple[Passage, ...]
+    extractive_scores: tuple[float, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -64,14 +65,17 @@ class GenerativeReader:
             segments.append(_Segment(p, p.start, p.text))
         return segments
 
-    def stream(self, query: Query, evidence: EvidenceSet) -> Iterator[Piece | Generated]:
+    def stream(self, query: Query, evidence: EvidenceSet, rival: str | None = None) -> Iterator[Piece | Generated]:
+        """The reading's pieces, then the result; ``rival`` (the extractive answer) is also scored by the model
+        when it differs from the generated one, so the decision can weigh both on the same scale."""
         passages = tuple(reversed(evidence.passages)) if self.config.best_last else evidence.passages
         segments = self._segments(passages)
         shown = [PromptPassage(p.article.title, p.article.date, p.text) for p in passages]
         messages = reading_messages(query.text, shown, query.as_of, self.config.examples)
         constraint = SpanConstraint([" ".join(s.text.split()) for s in segments])
         generation: SpanGeneration | None = None
-        for item in self.provider().read(messages, constraint, self.config.max_tokens):
+        generator = self.provider()
+        for item in generator.read(messages, constraint, self.config.max_tokens):
             if isinstance(item, SpanGeneration):
                 generation = item
             else:
@@ -79,7 +83,10 @@ class GenerativeReader:
         if generation is None:
             raise RuntimeError("the generator ended without a result")
         span, passage = self._locate(generation, segments, list(evidence.sentences))
-        yield Generated(span, generation, passage, passages)
+        scores = None
+        if rival and (span is None or rival.split() != span.text.split()):
+            scores = generator.score(messages, rival)
+        yield Generated(span, generation, passage, passages, scores)
 
     def _locate(self, generation: SpanGeneration, segments: list[_Segment],
                 sentences: list[Evidence]) -> tuple[Span | None, Passage | None]:

@@ -606,7 +606,13 @@
         loadArticles().catch(() => {});
         return;
       }
-      setStatus("building", response.status === 503 ? "Building the index…" : `Not ready (HTTP ${response.status})`);
+      let text = `Not ready (HTTP ${response.status})`;
+      if (response.status === 503) {
+        const body = await response.json().catch(() => null);
+        const progress = body && body.progress;
+        text = progress && progress.message ? `Building the index — ${progress.message}` : "Building the index…";
+      }
+      setStatus("building", text);
     } catch (_err) {
       setStatus("offline", "Service unreachable");
     }
@@ -740,7 +746,7 @@
       if (p && p.total > 0) {
         bar.max = p.total;
         bar.value = Math.min(p.done, p.total);
-        $("#rebuild-label").textContent = `Rebuilding: ${p.stage} ${p.done} of ${p.total}`;
+        $("#rebuild-label").textContent = `Rebuilding — ${p.message || `${p.stage} ${p.done} of ${p.total}`}`;
       } else {
         bar.removeAttribute("value");
         $("#rebuild-label").textContent = job.state === "queued" ? "Rebuild queued…" : "Rebuilding…";

@@ -49,7 +49,8 @@ def test_windows_add_neighbours_merge_overlaps_and_keep_to_the_word_budget() -> 
     wide = _stage(window_sentences=1, window_limit=4, window_words=200).run(_query("Who is the director?"), retrieved)
     first = wide.passages[0]
     assert "It has forty rooms." in first.text and "national gallery" in first.text
-    assert all(a.end <= b.start or a.article.id != b.article.id for a, b in zip(wide.passages, wide.passages[1:]))
+    pairs = zip(wide.passages, wide.passages[1:], strict=False)
+    assert all(a.end <= b.start or a.article.id != b.article.id for a, b in pairs)
     tight = _stage(window_sentences=0, window_limit=4, window_words=8).run(_query("Who is the director?"), retrieved)
     assert len(tight.passages) == 1 and tight.passages[0].text.startswith("Its new director")
 

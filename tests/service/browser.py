@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +16,8 @@ from qa.generation.models import cache_dir
 
 REPO = Path(__file__).resolve().parents[2]
 STATIC = REPO / "service" / "static"
-DOCS = REPO / "docs"
+# Screenshots the tests take go outside the repository; `make screenshots` refreshes the README's images.
+ARTIFACTS = Path(os.environ.get("ARTICLE_QA_TEST_ARTIFACTS", Path(tempfile.gettempdir()) / "article-qa-artifacts"))
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",

@@ -56,10 +56,11 @@ def test_spans_do_not_run_across_passages() -> None:
     assert not c.advance(b" gamma")
 
 
-def test_grammar_lists_every_start() -> None:
-    grammar = SpanConstraint(["one two", "three"]).gbnf()
-    assert grammar.splitlines()[0] == 'root ::= "NONE" | s0 | s1 | s2'
-    assert 's0 ::= "one" (" " s1)?' in grammar and 's2 ::= "three"' in grammar
+def test_grammar_starts_at_every_word_and_may_stop_before_punctuation() -> None:
+    grammar = SpanConstraint(["one two", "three, four"]).gbnf()
+    assert grammar.splitlines()[0] == 'root ::= "NONE" | a0 | a2 | a3 | a6'
+    assert 'a0 ::= "one" (a1)?' in grammar and 'a1 ::= " " a2' in grammar and 'a2 ::= "two"' in grammar
+    assert 'a3 ::= "three" (a4)?' in grammar and 'a4 ::= "," (a5)?' in grammar and 'a6 ::= "four"' in grammar
 
 
 @settings(max_examples=60, deadline=None)
