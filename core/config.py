@@ -135,6 +135,10 @@ class Settings(BaseSettings):
     feed_max_sitemaps: int = Field(20, description="Sitemaps read per poll, following a sitemap index.")
     feed_user_agent: str = Field(
         "article-qa/0.1 (+feed reader)", description="User-Agent sent with every download and matched in robots.txt.")
+    # issue 13: the OpenAI-compatible chat API
+    openai_api_key: SecretStr | None = Field(
+        None, description="API key that clients of /v1 (the OpenAI-compatible chat API) must send as "
+        "'Authorization: Bearer <key>'; unset: /v1 needs no key.")
 
     @field_validator("feeds", "sitemaps", mode="before")
     @classmethod

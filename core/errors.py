@@ -167,3 +167,32 @@ class NotAFeedError(FeedError):
     """The response is not an RSS/Atom feed or a sitemap (for example an HTML page, or not XML at all)."""
 
     code = "not_a_feed"
+
+
+# issue 13: the OpenAI-compatible chat API
+class InvalidChatRequestError(ArticleQAError):
+    """A chat-completions request that cannot be answered as sent; ``param`` names the field at fault."""
+
+    code = "invalid_request"
+
+    def __init__(self, message: str, param: str | None = None) -> None:
+        super().__init__(message)
+        self.param = param
+
+
+class UnsupportedParameterError(InvalidChatRequestError):
+    """A chat-completions parameter asks for something article-qa cannot do (several choices, tools, logprobs)."""
+
+    code = "unsupported_parameter"
+
+
+class ModelNotFoundError(InvalidChatRequestError):
+    """The chat API was asked for a model (answer mode) it does not serve."""
+
+    code = "model_not_found"
+
+
+class InvalidApiKeyError(UnauthorizedError):
+    """The chat API needs an API key (``ARTICLE_QA_OPENAI_API_KEY``) and the request's is missing or wrong."""
+
+    code = "invalid_api_key"

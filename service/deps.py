@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from core.config import Settings
-from core.errors import AdminDisabledError, RateLimitedError, UnauthorizedError
+from core.errors import AdminDisabledError, InvalidApiKeyError, RateLimitedError, UnauthorizedError
 from qa.pipeline import AnswerPipeline
 from service.feedback import FeedbackStore
 from service.metrics import Metrics
@@ -43,6 +43,18 @@ def require_admin(request: Request, settings: Annotated[Settings, Depends(get_ap
         raise UnauthorizedError("missing or wrong admin token; send 'Authorization: Bearer <token>'")
 
 
+def require_openai_key(request: Request, settings: Annotated[Settings, Depends(get_app_settings)]) -> None:
+    """With ``ARTICLE_QA_OPENAI_API_KEY`` set, the chat API needs ``Authorization: Bearer <key>``; compared in
+    constant time. Unset, it is open (keep the service on 127.0.0.1 then)."""
+    if settings.openai_api_key is None or not settings.openai_api_key.get_secret_value():
+        return
+    scheme, _, key = request.headers.get("authorization", "").partition(" ")
+    expected = settings.openai_api_key.get_secret_value().encode()
+    if scheme.lower() != "bearer" or not hmac.compare_digest(key.strip().encode(), expected):
+        raise InvalidApiKeyError("missing or wrong API key; send 'Authorization: Bearer <ARTICLE_QA_OPENAI_API_KEY>' "
+                                 "(the openai client's api_key)")
+
+
 def get_feedback(settings: Annotated[Settings, Depends(get_app_settings)]) -> FeedbackStore:
     return FeedbackStore(settings.data_dir / settings.feedback_file)
 
@@ -68,6 +80,7 @@ StateDep = Annotated[IndexState, Depends(get_state)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 PipelineDep = Annotated[AnswerPipeline, Depends(get_pipeline)]
 AdminDep = Depends(require_admin)
+OpenAIKeyDep = Depends(require_openai_key)
 FeedbackDep = Annotated[FeedbackStore, Depends(get_feedback)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 RateLimitDep = Depends(rate_limit)

@@ -1,4 +1,6 @@
-"""The one place where exceptions become HTTP responses with a JSON body ``{error, message, detail?}``."""
+"""The one place where exceptions become HTTP responses with a JSON body ``{error, message, detail?}``, or, under
+``/v1/`` (the OpenAI-compatible chat API), OpenAI's ``{"error": {message, type, param, code}}`` with 400 for
+a request it cannot take."""
 
 from __future__ import annotations
 
@@ -31,7 +33,12 @@ STATUS: dict[type[e.ArticleQAError], int] = {
     e.SnapshotCorruptError: 503,
     e.RateLimitedError: 429,
     e.IndexWriteError: 507,
+    e.InvalidChatRequestError: 400,
+    e.ModelNotFoundError: 404,
 }
+OPENAI_PREFIX = "/v1/"
+OPENAI_TYPES = {401: "invalid_request_error", 403: "permission_error", 429: "rate_limit_error"}
+OPENAI_PARAMS = {"invalid_question": "messages"}  # the chat request field a domain error is about
 
 
 def status_for(exc: e.ArticleQAError) -> int:
@@ -48,6 +55,35 @@ def error_body(code: str, message: str, detail: Any = None) -> dict[str, Any]:
     return body
 
 
+def is_openai(path: str) -> bool:
+    return path.startswith(OPENAI_PREFIX)
+
+
+def openai_error_body(status: int, code: str, message: str, param: str | None = None) -> dict[str, Any]:
+    """OpenAI's error shape; its ``type`` follows the status as OpenAI's own API does."""
+    kind = "server_error" if status >= 500 else OPENAI_TYPES.get(status, "invalid_request_error")
+    return {"error": {"message": message, "type": kind, "param": param or OPENAI_PARAMS.get(code), "code": code}}
+
+
+def respond(path: str, status: int, code: str, message: str, detail: Any = None, param: str | None = None,
+            headers: dict[str, str] | None = None) -> JSONResponse:
+    """The error response in the shape the path's clients expect (a 422 is OpenAI's 400 under ``/v1/``)."""
+    if is_openai(path):
+        status = 400 if status == 422 else status
+        return JSONResponse(openai_error_body(status, code, message, param), status_code=status, headers=headers)
+    return JSONResponse(error_body(code, message, detail), status_code=status, headers=headers)
+
+
+def _param(loc: tuple[Any, ...]) -> str | None:
+    """A validation error's place in OpenAI's notation, e.g. ``messages.[0].role``."""
+    parts: list[str] = []
+    for part in loc[1:] if loc[:1] == ("body",) else loc:
+        if isinstance(part, str) and not part.isidentifier():
+            break  # a union member's tag, like 'constrained-str', not a field
+        parts.append(f"[{part}]" if isinstance(part, int) else str(part))
+    return ".".join(parts) or None
+
+
 def _headers(status: int, exc: e.ArticleQAError) -> dict[str, str] | None:
     """401 names the auth scheme; 429 and 503 say when to come back."""
     if status == 401:
@@ -59,12 +95,13 @@ def _headers(status: int, exc: e.ArticleQAError) -> dict[str, str] | None:
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(e.ArticleQAError)
-    async def _domain(_: Request, exc: e.ArticleQAError) -> JSONResponse:
+    async def _domain(request: Request, exc: e.ArticleQAError) -> JSONResponse:
         status = status_for(exc)
-        return JSONResponse(error_body(exc.code, str(exc)), status_code=status, headers=_headers(status, exc))
+        return respond(request.url.path, status, exc.code, str(exc), param=getattr(exc, "param", None),
+                       headers=_headers(status, exc))
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         problems = []
         for err in exc.errors():
             where = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "body"
@@ -73,11 +110,12 @@ def install(app: FastAPI) -> None:
             message = "the request body is not valid JSON"
         else:
             message = "; ".join(f"{p['field']}: {p['problem']}" for p in problems[:5])
-        return JSONResponse(error_body("invalid_request", message, problems), status_code=422)
+        param = _param(tuple(exc.errors()[0].get("loc", ()))) if problems and "JSON" not in message else None
+        return respond(request.url.path, 422, "invalid_request", message, problems, param)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(exc.status_code,
                                                                                          "http_error")
-        return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code,
-                            headers=getattr(exc, "headers", None))
+        return respond(request.url.path, exc.status_code, code, str(exc.detail),
+                       headers=getattr(exc, "headers", None))

@@ -13,6 +13,7 @@ from fastapi import HTTPException
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from service import errors
 from service.logs import REQUEST_ID
 from service.metrics import Metrics
 
@@ -97,7 +98,7 @@ class BodyLimitMiddleware:
         limit = self.limit_for(scope)
         declared = _header(scope, b"content-length")
         if declared is not None and declared.strip().isdigit() and int(declared) > limit:
-            await _too_large(send, int(declared), limit)
+            await _too_large(send, str(scope.get("path", "")), int(declared), limit)
             return
         received = 0
 
@@ -113,9 +114,11 @@ class BodyLimitMiddleware:
         await self.app(scope, counted, send)
 
 
-async def _too_large(send: Send, declared: int, limit: int) -> None:
-    body = json.dumps({"error": "payload_too_large",
-                       "message": f"the request body of {declared} bytes is over the limit of {limit} bytes"}).encode()
+async def _too_large(send: Send, path: str, declared: int, limit: int) -> None:
+    message = f"the request body of {declared} bytes is over the limit of {limit} bytes"
+    shaped = errors.openai_error_body(413, "payload_too_large", message) if errors.is_openai(path) \
+        else errors.error_body("payload_too_large", message)
+    body = json.dumps(shaped).encode()
     await send({"type": "http.response.start", "status": 413, "headers": [
         (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
         (b"connection", b"close")]})
