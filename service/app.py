@@ -19,6 +19,7 @@ from service.api import router
 from service.feeds import start_feeds
 from service.metrics import Metrics
 from service.middleware import REQUEST_ID_HEADER, BodyLimitMiddleware, RequestContextMiddleware
+from service.openai_api import router as openai_router
 from service.ratelimit import limiter_for
 from service.runtime import limit_malloc_arenas
 from service.state import IndexState
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None, state: IndexState | None = None
     errors.install(app)
     app.include_router(router)
     app.include_router(stream_router)
+    app.include_router(openai_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/", include_in_schema=False)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 if TYPE_CHECKING:
+    from qa.records import Answer
     from service.schemas import AskResponse
     from service.state import IndexState
 
@@ -30,7 +31,8 @@ class Metrics:
         self.latency = Histogram("article_qa_http_request_duration_seconds", "Time to answer an HTTP request.",
                                  ["route", "method", "status"], buckets=LATENCY_BUCKETS, registry=r)
         self.in_flight = Gauge("article_qa_http_requests_in_flight", "Requests being handled now.", registry=r)
-        self.answers = Counter("article_qa_answers", "Answers to /ask: answered or abstained, by mode.",
+        self.answers = Counter("article_qa_answers",
+                               "Answers to /ask and /v1/chat/completions: answered or abstained, by mode.",
                                ["outcome", "mode"], registry=r)
         self.snapshot_info = Gauge("article_qa_snapshot_info", "The snapshot being served (value 1).",
                                    ["version"], registry=r)
@@ -58,7 +60,7 @@ class Metrics:
         self.requests.labels(*labels).inc()
         self.latency.labels(*labels).observe(seconds)
 
-    def observe_answer(self, response: AskResponse) -> None:
+    def observe_answer(self, response: AskResponse | Answer) -> None:
         self.answers.labels("abstained" if response.abstained else "answered", response.mode).inc()
 
     def observe_job(self, job: dict[str, Any], seconds: float) -> None:
