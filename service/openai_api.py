@@ -261,9 +261,10 @@ async def _chunks(run: PipelineRun, completion: Completion, include_usage: bool,
     yield _sse(DONE)
 
 
-STREAM_RESPONSE = {"description": "With stream true: Server-Sent Events, each data line a chat.completion.chunk "
-                                  "(the one with finish_reason also carries article_qa), then data: [DONE].",
-                   "content": {"text/event-stream": {"schema": ChatCompletionChunk.model_json_schema()}}}
+STREAM_RESPONSE = {"description": "The completion; with stream true, Server-Sent Events instead.",
+                   "content": {"text/event-stream": {"schema": {
+                       "type": "string", "description": "Lines 'data: <a chat.completion.chunk as JSON>' (the chunk "
+                       "with finish_reason also carries article_qa), then 'data: [DONE]'."}}}}
 
 
 @router.post("/chat/completions", response_model=ChatCompletion, dependencies=[RateLimitDep],

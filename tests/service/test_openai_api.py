@@ -5,6 +5,7 @@ OpenAI's error shape, and the optional API key."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -257,6 +258,16 @@ def test_other_routes_under_v1_answer_in_openais_error_shape(live_server: LiveSe
         assert r.status_code == status and r.json()["error"]["type"] == "invalid_request_error"
     old = httpx.post(f"{live_server.url}/ask", json={"question": " "}, timeout=30)
     assert old.status_code == 422 and old.json()["error"] == "invalid_question"  # the rest of the API is unchanged
+
+
+def test_the_chat_api_is_in_the_openapi_schema_with_every_reference_resolved(live_server: LiveServer) -> None:
+    schema = httpx.get(f"{live_server.url}/openapi.json", timeout=30).json()
+    assert {"/v1/chat/completions", "/v1/models", "/v1/models/{model}"} <= set(schema["paths"])
+    chat = schema["paths"]["/v1/chat/completions"]["post"]["responses"]
+    assert {"application/json", "text/event-stream"} <= set(chat["200"]["content"])
+    assert chat["400"]["content"]["application/json"]["schema"]["$ref"].endswith("/OpenAIErrorBody")
+    refs = set(re.findall(r'"\$ref": "([^"]+)"', json.dumps(schema)))
+    assert refs and all(ref.removeprefix("#/components/schemas/") in schema["components"]["schemas"] for ref in refs)
 
 
 @pytest.fixture()
