@@ -106,3 +106,10 @@ class IndexWriteError(ArticleQAError):
     """A snapshot could not be written (for example the disk is full); the previous snapshot stays."""
 
     code = "index_write_failed"
+
+
+# issue 14: index backends
+class IndexUnavailableError(ArticleQAError):
+    """The index engine (a Milvus server or the embedded engine) cannot be reached or refused a call."""
+
+    code = "index_unavailable"

@@ -14,9 +14,9 @@ import numpy as np
 from core.config import Settings
 from core.errors import GeneratorBusyError, GeneratorUnavailableError, InvalidQuestionError
 from index.analysis import analyze
+from index.backends.base import IndexSnapshot
 from index.embedding import Embedder
 from index.retriever import HybridRetriever, RetrievalConfig, ScoredChunk, SearchFilters
-from index.snapshot import Snapshot
 from service import grounding, temporal
 from service.confidence import ConfidenceModels
 from service.generator import Generator, Proposal
@@ -103,7 +103,7 @@ GeneratorProvider = Callable[[], Generator]
 class Answerer:
     """Everything needed to answer from one snapshot; swapped as a whole when a new snapshot arrives."""
 
-    def __init__(self, snapshot: Snapshot, embedder: Embedder, settings: Settings,
+    def __init__(self, snapshot: IndexSnapshot, embedder: Embedder, settings: Settings,
                  generator: GeneratorProvider | None = None, confidence: ConfidenceModels | None = None) -> None:
         self.snapshot = snapshot
         self.confidence = confidence if confidence is not None else ConfidenceModels.load(settings.confidence_model)
@@ -117,7 +117,7 @@ class Answerer:
                             settings.lexical_weight, settings.fusion),
         )
         self.reader = ExtractiveReader(
-            TermWeights.from_bm25(snapshot.lexical), lambda texts: embedder.encode(texts, batch_size=16),
+            TermWeights(*self.retriever.term_stats()), lambda texts: embedder.encode(texts, batch_size=16),
             ReaderConfig(),
         )
 

@@ -15,12 +15,13 @@ from typing import Any
 from core.config import Settings
 from core.errors import (
     ArticleQAError,
+    IndexBusyError,
     JobNotFoundError,
     NotReadyError,
     SnapshotCorruptError,
     SnapshotNotFoundError,
 )
-from index import snapshot as snap
+from index.backends import backend_for
 from index.embedding import Embedder, get_embedder
 from ingest.pipeline import build_snapshot
 from service.answer import Answerer
@@ -49,8 +50,10 @@ def _now() -> str:
 class JobManager:
     """Runs rebuilds one at a time on a worker thread; a rebuild asked for while one waits joins it."""
 
-    def __init__(self, run: Callable[[dict[str, Any]], dict[str, Any]], keep: int = 100) -> None:
+    def __init__(self, run: Callable[[dict[str, Any]], dict[str, Any]], keep: int = 100,
+                 busy_elsewhere: Callable[[], str | None] | None = None) -> None:
         self._run = run
+        self._busy_elsewhere = busy_elsewhere
         self.listeners: list[Callable[[dict[str, Any], float], None]] = []
         self._jobs: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._keep = keep
@@ -60,6 +63,9 @@ class JobManager:
         self._thread.start()
 
     def submit(self, kind: str = "rebuild") -> dict[str, Any]:
+        holder = self._busy_elsewhere() if self._busy_elsewhere and kind == "rebuild" else None
+        if holder is not None and self.running() is None:
+            raise IndexBusyError(f"rebuild in progress ({holder}); try again when it finishes")
         with self._cond:
             for job in self._jobs.values():
                 if job["state"] == "queued":
@@ -140,7 +146,8 @@ class IndexState:
         self.problems: list[str] = []
         self._refused: set[str] = set()
         self.last_error: str | None = None
-        self.jobs = JobManager(self._rebuild)
+        self.backend = backend_for(settings)
+        self.jobs = JobManager(self._rebuild, busy_elsewhere=self.backend.rebuild_holder)
         self._stop = threading.Event()
         self._poller: threading.Thread | None = None
 
@@ -162,12 +169,12 @@ class IndexState:
         to the newest loadable snapshot when it serves nothing yet.
         """
         with self._swap_lock:
-            wanted = snap.current_version(self.settings.data_dir)
+            wanted = self.backend.current_version()
             serving = self._answerer.snapshot.version if self._answerer is not None else None
             if wanted is None or wanted == serving or wanted in self._refused:
                 return False
             try:
-                loaded = snap.load(self.settings.data_dir, wanted)
+                loaded = self.backend.load(wanted)
             except (SnapshotCorruptError, SnapshotNotFoundError) as exc:
                 self._refused.add(wanted)
                 self.problems.append(str(exc))
@@ -175,11 +182,11 @@ class IndexState:
                 if serving is not None:
                     return False
                 try:
-                    loaded, problems = snap.load_latest(self.settings.data_dir)
+                    loaded, problems = self.backend.load_latest()
                 except SnapshotNotFoundError as final:
                     self.last_error = str(final)
                     return False
-                self._refused.update(v for v in snap.list_versions(self.settings.data_dir) if v != loaded.version
+                self._refused.update(v for v in self.backend.list_versions() if v != loaded.version
                                      and any(v in p for p in problems))
             self._answerer = Answerer(loaded, self.embedder, self.settings, self.generator)
             log.info("serving snapshot %s (%d articles)", loaded.version, len(loaded.articles))
@@ -195,7 +202,11 @@ class IndexState:
 
     def start(self) -> None:
         """Serve the newest snapshot, build the first one if there is none, then watch for new ones."""
-        self.reload()
+        try:
+            self.reload()
+        except ArticleQAError as exc:  # an index engine still starting: the poller keeps trying
+            self.last_error = str(exc)
+            log.error("cannot load the index yet: %s", exc)
         if not self.ready:
             self.jobs.submit("initial-build")
         self._poller = threading.Thread(target=self._poll, name="snapshot-poller", daemon=True)
