@@ -30,9 +30,8 @@ def copy_seed(seed: SeedIndex, root: Path) -> tuple[Path, Path]:
     articles, data = root / "articles", root / "data"
     shutil.copytree(seed.articles_dir, articles)
     data.mkdir(parents=True)
-    for name in ("embeddings.sqlite", "chunks.sqlite"):
-        if (seed.data_dir / name).exists():
-            shutil.copy2(seed.data_dir / name, data / name)
+    for path in seed.data_dir.glob("*.sqlite*"):  # with the WAL files, where recent writes still are
+        shutil.copy2(path, data / path.name)
     return articles, data
 
 

@@ -17,6 +17,7 @@ import logging
 import re
 import threading
 import time
+import warnings
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
@@ -48,6 +49,8 @@ from index.backends.store import ArticleStore
 from index.snapshot import FORMAT_VERSION, new_version
 
 log = logging.getLogger(__name__)
+# milvus-lite 2.5.1 imports pkg_resources (hence setuptools<81), which warns on import.
+warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
 
 # bm25s's defaults (method "lucene"): Milvus scores BM25 with the same formula times (k1 + 1), which is divided
 # back out so lexical scores (a confidence signal) are the local backend's.

@@ -1,0 +1,84 @@
+"""Milvus rebuilds: a new collection per version, an atomic pointer switch, pruning, rollback, one at a time."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from core.errors import IndexBusyError, SnapshotNotFoundError
+from index.backends import backend_for
+from index.backends.milvus import MilvusBackend
+from index.embedding import Embedder
+from index.retriever import HybridRetriever, RetrievalConfig
+from ingest.pipeline import build_snapshot
+from tests.conftest import SeedIndex
+from tests.milvus_support import copy_seed, milvus_settings
+
+NEW_ARTICLE = ("Zebra crossing study\n\nThe university's zebra crossing study counted 4,312 pedestrians in March. "
+               "Researchers said the zebra crossings near the campus were the busiest in the district.\n")
+
+
+def test_rebuilds_switch_prune_and_roll_back(tmp_path: Path, seed_index: SeedIndex, embedder: Embedder) -> None:
+    articles, data = copy_seed(seed_index, tmp_path)
+    settings = milvus_settings(articles, data, milvus_keep_collections=2)
+    backend = backend_for(settings)
+    assert isinstance(backend, MilvusBackend) and backend.current_version() is None
+
+    first = build_snapshot(articles, data, settings)
+    old = backend.load(first.version)  # what a replica serves while the next rebuild runs
+    (articles / "zebra.txt").write_text(NEW_ARTICLE)
+    second = build_snapshot(articles, data, settings)
+    assert second.added == ["zebra"] and 0 < second.embedded < second.chunks  # only the new chunks embedded
+    assert backend.current_version() == second.version
+    # a search that started on the old version finishes on its own collection after the switch
+    assert HybridRetriever(old, embedder, RetrievalConfig()).search("zebra crossing", 3).hits[0].article.id != "zebra"
+    assert backend.load_latest()[0].articles.keys() == {*old.articles, "zebra"}
+
+    third = build_snapshot(articles, data, settings, force=True)
+    assert third.embedded == 0  # the embedding cache is the source of truth for unchanged text
+    assert backend.list_versions() == [third.version, second.version]
+    collections = {c for c in backend.client.list_collections() if c.startswith("article_qa_2")}
+    assert collections == {backend.collection_name(third.version), backend.collection_name(second.version)}
+    assert sorted(p.name for p in (data / "store").iterdir() if not p.name.startswith(".")) == \
+        sorted([second.version, third.version])
+    with pytest.raises(SnapshotNotFoundError):
+        backend.load(first.version)
+
+    backend.activate(second.version)  # rollback
+    assert backend.current_version() == second.version
+    assert backend.load_latest()[0].version == second.version
+
+
+def test_a_crash_leftover_is_dropped_by_the_next_rebuild(tmp_path: Path, seed_index: SeedIndex) -> None:
+    articles, data = copy_seed(seed_index, tmp_path)
+    settings = milvus_settings(articles, data)
+    backend = backend_for(settings)
+    assert isinstance(backend, MilvusBackend)
+    good = build_snapshot(articles, data, settings).version
+    orphan = "20990101T000000000000Z-abcdef"  # as a rebuild killed before its switch leaves it
+    backend._create(backend.collection_name(orphan), 384)
+    shutil.copytree(data / "store" / str(good), data / "store" / orphan)
+    (data / "store" / f".tmp-{orphan}").mkdir()
+    assert backend.current_version() == good and backend.list_versions() == [good]
+    assert backend.load_latest()[0].version == good
+
+    newer = build_snapshot(articles, data, settings, force=True).version
+    assert backend.collection_name(orphan) not in backend.client.list_collections()
+    assert not (data / "store" / orphan).exists() and not (data / "store" / f".tmp-{orphan}").exists()
+    assert backend.current_version() == newer
+
+
+def test_one_rebuild_at_a_time(tmp_path: Path, seed_index: SeedIndex) -> None:
+    articles, data = copy_seed(seed_index, tmp_path)
+    settings = milvus_settings(articles, data)
+    backend = backend_for(settings)
+    assert backend.rebuild_holder() is None
+    with backend.write_lock():
+        holder = backend_for(settings).rebuild_holder()
+        assert holder is not None and "process" in holder
+        with pytest.raises(IndexBusyError, match="rebuild in progress"):
+            build_snapshot(articles, data, settings)
+    assert backend.rebuild_holder() is None
+    assert build_snapshot(articles, data, settings).published
