@@ -40,7 +40,8 @@ def server(tmp_path: Path) -> Iterator[LiteServer]:
 
 def _ingest(articles: Path, settings: Settings) -> subprocess.Popen[bytes]:
     env = {**os.environ, "ARTICLE_QA_FAULT_DELAY_MS": "250", "ARTICLE_QA_INDEX_BACKEND": "milvus",
-           "ARTICLE_QA_MILVUS_URI": str(settings.milvus_uri), "ARTICLE_QA_MILVUS_COLLECTION": settings.milvus_collection,
+           "ARTICLE_QA_MILVUS_URI": str(settings.milvus_uri),
+           "ARTICLE_QA_MILVUS_COLLECTION": settings.milvus_collection,
            "ARTICLE_QA_ARTICLE_STORE_DIR": str(settings.article_store_dir or settings.data_dir / "store")}
     return subprocess.Popen(
         [sys.executable, "-m", "service.cli", "ingest", str(articles), "--data", str(settings.data_dir), "--force",
