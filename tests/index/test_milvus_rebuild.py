@@ -27,6 +27,7 @@ def test_rebuilds_switch_prune_and_roll_back(tmp_path: Path, seed_index: SeedInd
     assert isinstance(backend, MilvusBackend) and backend.current_version() is None
 
     first = build_snapshot(articles, data, settings)
+    assert first.version is not None
     old = backend.load(first.version)  # what a replica serves while the next rebuild runs
     (articles / "zebra.txt").write_text(NEW_ARTICLE)
     second = build_snapshot(articles, data, settings)
@@ -37,6 +38,7 @@ def test_rebuilds_switch_prune_and_roll_back(tmp_path: Path, seed_index: SeedInd
     assert backend.load_latest()[0].articles.keys() == {*old.articles, "zebra"}
 
     third = build_snapshot(articles, data, settings, force=True)
+    assert third.version is not None and second.version is not None
     assert third.embedded == 0  # the embedding cache is the source of truth for unchanged text
     assert backend.list_versions() == [third.version, second.version]
     collections = {c for c in backend.client.list_collections() if c.startswith("article_qa_2")}
