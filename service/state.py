@@ -62,8 +62,10 @@ class JobManager:
         self._thread = threading.Thread(target=self._loop, name="rebuild-worker", daemon=True)
         self._thread.start()
 
-    def submit(self, kind: str = "rebuild") -> dict[str, Any]:
-        holder = self._busy_elsewhere() if self._busy_elsewhere and kind == "rebuild" else None
+    def submit(self, kind: str = "rebuild", refuse_if_busy: bool = False) -> dict[str, Any]:
+        """Queue a rebuild; with ``refuse_if_busy``, IndexBusyError while another replica rebuilds (a queued job
+        would wait for it instead)."""
+        holder = self._busy_elsewhere() if refuse_if_busy and self._busy_elsewhere else None
         if holder is not None and self.running() is None:
             raise IndexBusyError(f"rebuild in progress ({holder}); try again when it finishes")
         with self._cond:

@@ -184,6 +184,7 @@ class MilvusBackend(IndexBackend):
         self.search_params = dict(search_params or {})
         self.insert_batch = max(1, insert_batch)
         self.keep = keep
+        self.lock_timeout = 600.0  # seconds a rebuild waits for another replica's to finish
         self.pointer = f"{prefix}_{POINTER_SUFFIX}"
         self._pointer_ready = False
         self._native_alias = not uri.endswith(".db")
@@ -344,7 +345,7 @@ class MilvusBackend(IndexBackend):
     # writing ---------------------------------------------------------------------------------------------
 
     def write_lock(self) -> AbstractContextManager[None]:
-        return self.store.rebuild_lock()
+        return self.store.rebuild_lock(self.lock_timeout)
 
     def rebuild_holder(self) -> str | None:
         return self.store.holder()

@@ -18,6 +18,7 @@ import json
 import os
 import shutil
 import socket
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -116,20 +117,25 @@ class ArticleStore:
                 shutil.rmtree(stale, ignore_errors=True)
 
     @contextlib.contextmanager
-    def rebuild_lock(self) -> Iterator[None]:
-        """Taken without waiting: a second rebuild anywhere gets IndexBusyError naming the one in progress.
+    def rebuild_lock(self, timeout: float = 600.0) -> Iterator[None]:
+        """One rebuild at a time across replicas: a second one waits, then gets IndexBusyError naming the holder.
 
         An flock on the shared folder: the OS drops it when the holder dies, so a killed rebuild never leaves
         the index locked (on NFS this needs NFSv4 locks, as on EFS or a ReadWriteMany volume).
         """
         self.root.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.root / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        deadline = time.monotonic() + timeout
         try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise IndexBusyError(f"rebuild in progress ({self._holder_text()}); try again when it finishes") \
-                    from None
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise IndexBusyError(
+                            f"rebuild in progress ({self._holder_text()}); try again when it finishes") from None
+                    time.sleep(0.1)
             info = {"host": socket.gethostname(), "pid": os.getpid(),
                     "since": datetime.now(UTC).isoformat(timespec="seconds")}
             write_atomic(self.root / HOLDER, json.dumps(info).encode())

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -12,7 +15,7 @@ from index.backends import backend_for
 from index.backends.milvus import MilvusBackend
 from index.embedding import Embedder
 from index.retriever import HybridRetriever, RetrievalConfig
-from ingest.pipeline import build_snapshot
+from ingest.pipeline import IngestReport, build_snapshot
 from tests.conftest import SeedIndex
 from tests.milvus_support import copy_seed, milvus_settings
 
@@ -76,11 +79,20 @@ def test_one_rebuild_at_a_time(tmp_path: Path, seed_index: SeedIndex) -> None:
     articles, data = copy_seed(seed_index, tmp_path)
     settings = milvus_settings(articles, data)
     backend = backend_for(settings)
-    assert backend.rebuild_holder() is None
+    assert isinstance(backend, MilvusBackend) and backend.rebuild_holder() is None
+    other = backend_for(settings)  # another replica
+    assert isinstance(other, MilvusBackend)
+    other.lock_timeout = 0.3
     with backend.write_lock():
-        holder = backend_for(settings).rebuild_holder()
-        assert holder is not None and "process" in holder
-        with pytest.raises(IndexBusyError, match="rebuild in progress"):
-            build_snapshot(articles, data, settings)
+        holder = other.rebuild_holder()
+        assert holder is not None and f"process {os.getpid()}" in holder
+        with pytest.raises(IndexBusyError, match="rebuild in progress"), other.write_lock():
+            pass
+        waiting = threading.Thread(target=lambda: results.append(build_snapshot(articles, data, settings)))
+        results: list[IngestReport] = []
+        waiting.start()
+        time.sleep(1.0)
+        assert not results  # a queued rebuild waits for the one in progress ...
+    waiting.join(timeout=120)
+    assert results and results[0].published  # ... then runs
     assert backend.rebuild_holder() is None
-    assert build_snapshot(articles, data, settings).published
