@@ -66,6 +66,7 @@ CALL_TIMEOUT = 60.0
 _VERSION = re.compile(r"^(\d{8}T\d{12}Z)_([0-9a-f]{6})$")
 _clients: dict[tuple[str, str], Any] = {}
 _clients_lock = threading.Lock()
+_NO_ALIASES: set[str] = set()  # engines that answered UNIMPLEMENTED to alias calls (milvus-lite)
 
 
 def connect(uri: str, token: str = "") -> Any:
@@ -187,7 +188,7 @@ class MilvusBackend(IndexBackend):
         self.lock_timeout = 600.0  # seconds a rebuild waits for another replica's to finish
         self.pointer = f"{prefix}_{POINTER_SUFFIX}"
         self._pointer_ready = False
-        self._native_alias = not uri.endswith(".db")
+        self._native_alias = not uri.endswith(".db") and uri not in _NO_ALIASES
 
     @classmethod
     def from_settings(cls, settings: Settings, data_dir: Path) -> MilvusBackend:
@@ -271,7 +272,8 @@ class MilvusBackend(IndexBackend):
                 else:
                     self.client.create_alias(collection, self.prefix)
             except Exception as exc:  # the pointer row is what replicas read; the alias is for other tools
-                log.warning("Milvus alias %s not moved (%s); replicas follow %s", self.prefix, exc, self.pointer)
+                log.info("Milvus alias %s not moved (%s); replicas follow %s", self.prefix, exc, self.pointer)
+                _NO_ALIASES.add(self.uri)
                 self._native_alias = False
         old = [s for s, _ in self._history()[POINTER_HISTORY:]]
         if old:
