@@ -124,3 +124,32 @@ def test_local_stays_the_default(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path)
     assert settings.index_backend == "local"
     assert backend_for(settings).name == "local"
+
+
+def test_backend_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ARTICLE_QA_INDEX_BACKEND", "milvus")
+    monkeypatch.setenv("ARTICLE_QA_MILVUS_INDEX_PARAMS", '{"M": 16, "efConstruction": 200}')
+    monkeypatch.setenv("ARTICLE_QA_MILVUS_SEARCH_PARAMS", '{"ef": 96}')
+    monkeypatch.setenv("ARTICLE_QA_INGEST_CLUSTER", "tcp://scheduler:8786")
+    settings = Settings()
+    assert settings.milvus_index_params == {"M": 16, "efConstruction": 200}
+    assert settings.milvus_search_params == {"ef": 96} and settings.ingest_cluster == "tcp://scheduler:8786"
+    with pytest.raises(ValueError, match="unknown index backend"):
+        backend_for(settings.model_copy(update={"index_backend": "elastic"}))
+
+
+def test_compose_file_sets_only_real_settings() -> None:
+    """docker-compose.yml cannot run here; at least every ARTICLE_QA_* it sets is a setting and images are pinned."""
+    import yaml
+
+    from tests.conftest import ROOT
+
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    fields = {f"ARTICLE_QA_{name.upper()}" for name in Settings.model_fields}
+    for name, service in compose["services"].items():
+        assert ":latest" not in str(service.get("image", "")) and (":" in service.get("image", ":")), name
+        unknown = {k for k in service.get("environment", {}) if k.startswith("ARTICLE_QA_")} - fields
+        assert not unknown, f"{name}: {unknown}"
+    replicas = [s for s in compose["services"].values() if "command" not in s  # the image's CMD: serve
+                and s.get("environment", {}).get("ARTICLE_QA_INDEX_BACKEND") == "milvus"]
+    assert len(replicas) >= 2
