@@ -109,6 +109,10 @@ class IndexBackend(ABC):
         ``keep``: versions kept for rollback (default: the backend's setting)."""
 
     @abstractmethod
+    def activate(self, version: str) -> None:
+        """Point the live pointer at a kept version (rollback); it is loaded and verified first."""
+
+    @abstractmethod
     def write_lock(self) -> AbstractContextManager[None]:
         """One rebuild at a time for everyone sharing this index (IndexBusyError when another one runs)."""
 

@@ -12,6 +12,7 @@ import numpy as np
 from core.documents import Article, Chunk
 from index import snapshot as snap
 from index.backends.base import IndexBackend, PublishHook
+from index.fsutil import write_atomic
 
 
 class LocalBackend(IndexBackend):
@@ -56,6 +57,11 @@ class LocalBackend(IndexBackend):
                 keep: int | None = None, hook: PublishHook | None = None) -> str:
         return snap.publish(self.data_dir, articles, chunks, vectors, lexical_tokens, model_id, extra,
                             self.keep if keep is None else keep, hook)
+
+    def activate(self, version: str) -> None:
+        self.load(version)
+        with self.write_lock():
+            write_atomic(self.data_dir / snap.CURRENT, version.encode())
 
     def write_lock(self) -> AbstractContextManager[None]:
         lock: AbstractContextManager[None] = snap.write_lock(self.data_dir)

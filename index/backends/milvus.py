@@ -282,7 +282,7 @@ class MilvusBackend(IndexBackend):
     def activate(self, version: str) -> None:
         """Point the index at a kept version (rollback); every replica follows within a poll interval."""
         self.load(version)
-        with self._engine("switch the index pointer"):
+        with self.write_lock(), self._engine("switch the index pointer"):
             self._switch(self.collection_name(version))
 
     # versions --------------------------------------------------------------------------------------------

@@ -96,3 +96,21 @@ def test_one_rebuild_at_a_time(tmp_path: Path, seed_index: SeedIndex) -> None:
     waiting.join(timeout=120)
     assert results and results[0].published  # ... then runs
     assert backend.rebuild_holder() is None
+
+
+def test_activate_command_lists_and_rolls_back(tmp_path: Path, seed_index: SeedIndex,
+                                               monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    from index.backends.activate import main
+
+    articles, data = copy_seed(seed_index, tmp_path)
+    settings = milvus_settings(articles, data)
+    first = build_snapshot(articles, data, settings).version
+    second = build_snapshot(articles, data, settings, force=True).version
+    for name, value in (("INDEX_BACKEND", "milvus"), ("MILVUS_URI", str(settings.milvus_uri)),
+                        ("DATA_DIR", str(data))):
+        monkeypatch.setenv(f"ARTICLE_QA_{name}", value)
+    assert main([]) == 0
+    assert capsys.readouterr().out.split() == ["*", str(second), str(first)]
+    assert main([str(first)]) == 0 and backend_for(settings).current_version() == first
+    assert main(["20990101T000000000000Z-abcdef"]) == 1 and "no records" in capsys.readouterr().err
