@@ -19,6 +19,7 @@ import threading
 import time
 import warnings
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -66,6 +67,9 @@ CALL_TIMEOUT = 60.0
 _VERSION = re.compile(r"^(\d{8}T\d{12}Z)_([0-9a-f]{6})$")
 _clients: dict[tuple[str, str], Any] = {}
 _clients_lock = threading.Lock()
+# Dense searches run on these threads while the caller's thread runs the BM25 search (both wait on the engine).
+SEARCH_THREADS = 8
+_SEARCHES = ThreadPoolExecutor(SEARCH_THREADS, thread_name_prefix="milvus-search")
 _NO_ALIASES: set[str] = set()  # engines that answered UNIMPLEMENTED to alias calls (milvus-lite)
 
 
@@ -156,14 +160,15 @@ class MilvusSnapshot(IndexSnapshot):
             return {}, {}
         depth = min(depth, len(self.chunks))
         backend = self.backend
-        dense = backend.search(self.collection, [np.asarray(query_vector, dtype=np.float32).tolist()], "dense",
-                               {"metric_type": "IP", "params": backend.search_params}, depth, expr)
+        dense_search = _SEARCHES.submit(
+            backend.search, self.collection, [np.asarray(query_vector, dtype=np.float32).tolist()], "dense",
+            {"metric_type": "IP", "params": backend.search_params}, depth, expr)  # in parallel with BM25
         lexical: dict[int, float] = {}
         if tokens:
             found = backend.search(self.collection, [" ".join(tokens)], "sparse", {"metric_type": "BM25"}, depth,
                                    expr)
             lexical = {i: s / (BM25_K1 + 1.0) for i, s in found.items() if s > 0}
-        return dense, lexical
+        return dense_search.result(), lexical
 
 
 class MilvusBackend(IndexBackend):
