@@ -62,8 +62,8 @@ MAX_VARCHAR = 65_535
 POINTER_SUFFIX = "aliases"
 # Pointer rows kept: the switch history (older rows name dropped collections).
 POINTER_HISTORY = 50
-# Seconds a Milvus call may take before the service reports the index unavailable.
-CALL_TIMEOUT = 60.0
+# Seconds to wait for a Milvus server to accept the connection before reporting the index unavailable.
+CONNECT_TIMEOUT = 10.0
 _VERSION = re.compile(r"^(\d{8}T\d{12}Z)_([0-9a-f]{6})$")
 _clients: dict[tuple[str, str], Any] = {}
 _clients_lock = threading.Lock()
@@ -83,7 +83,7 @@ def connect(uri: str, token: str = "") -> Any:
             if uri.endswith(".db"):
                 Path(uri).parent.mkdir(parents=True, exist_ok=True)
             try:
-                _clients[key] = MilvusClient(uri=uri, token=token, timeout=CALL_TIMEOUT)
+                _clients[key] = MilvusClient(uri=uri, token=token, timeout=CONNECT_TIMEOUT)
             except Exception as exc:
                 hint = (" (the embedded engine's file is open in another process, e.g. a running `serve`: "
                         "rebuild through its admin API or --watch, or run Milvus as a server)"

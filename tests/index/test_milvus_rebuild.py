@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import IndexBusyError, SnapshotNotFoundError
+from core.errors import IndexBusyError, IndexUnavailableError, SnapshotNotFoundError
 from index.backends import backend_for
 from index.backends.milvus import MilvusBackend
 from index.embedding import Embedder
 from index.retriever import HybridRetriever, RetrievalConfig
 from ingest.pipeline import IngestReport, build_snapshot
-from tests.conftest import SeedIndex
+from tests.conftest import SeedIndex, free_port
 from tests.milvus_support import copy_seed, milvus_settings
 
 NEW_ARTICLE = ("Zebra crossing study\n\nThe university's zebra crossing study counted 4,312 pedestrians in March. "
@@ -114,3 +114,12 @@ def test_activate_command_lists_and_rolls_back(tmp_path: Path, seed_index: SeedI
     assert capsys.readouterr().out.split() == ["*", str(second), str(first)]
     assert main([str(first)]) == 0 and backend_for(settings).current_version() == first
     assert main(["20990101T000000000000Z-abcdef"]) == 1 and "no records" in capsys.readouterr().err
+
+
+def test_an_unreachable_milvus_is_a_clear_error(tmp_path: Path, seed_index: SeedIndex) -> None:
+    articles, data = copy_seed(seed_index, tmp_path)
+    port = free_port()  # nothing listens there
+    settings = milvus_settings(articles, data, f"http://127.0.0.1:{port}")
+    with pytest.raises(IndexUnavailableError, match=f"cannot connect to Milvus at http://127.0.0.1:{port}"):
+        build_snapshot(articles, data, settings)
+    assert [p.name for p in (data / "store").iterdir() if not p.name.startswith(".")] == []  # nothing half-written
