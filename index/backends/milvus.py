@@ -62,6 +62,8 @@ MAX_VARCHAR = 65_535
 POINTER_SUFFIX = "aliases"
 # Pointer rows kept: the switch history (older rows name dropped collections).
 POINTER_HISTORY = 50
+# Seconds a rebuild waits for another replica's rebuild to finish (as the local backend's writers wait).
+REBUILD_WAIT_SECONDS = 600.0
 # Seconds to wait for a Milvus server to accept the connection before reporting the index unavailable.
 CONNECT_TIMEOUT = 10.0
 _VERSION = re.compile(r"^(\d{8}T\d{12}Z)_([0-9a-f]{6})$")
@@ -190,7 +192,7 @@ class MilvusBackend(IndexBackend):
         self.search_params = dict(search_params or {})
         self.insert_batch = max(1, insert_batch)
         self.keep = keep
-        self.lock_timeout = 600.0  # seconds a rebuild waits for another replica's to finish
+        self.lock_timeout = REBUILD_WAIT_SECONDS
         self.pointer = f"{prefix}_{POINTER_SUFFIX}"
         self._pointer_ready = False
         self._native_alias = not uri.endswith(".db") and uri not in _NO_ALIASES
