@@ -167,3 +167,9 @@ class NotAFeedError(FeedError):
     """The response is not an RSS/Atom feed or a sitemap (for example an HTML page, or not XML at all)."""
 
     code = "not_a_feed"
+
+# issue 14: index backends
+class IndexUnavailableError(ArticleQAError):
+    """The index engine (a Milvus server or the embedded engine) cannot be reached or refused a call."""
+
+    code = "index_unavailable"

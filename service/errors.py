@@ -31,6 +31,7 @@ STATUS: dict[type[e.ArticleQAError], int] = {
     e.SnapshotCorruptError: 503,
     e.RateLimitedError: 429,
     e.IndexWriteError: 507,
+    e.IndexUnavailableError: 503,
 }
 
 
