@@ -30,7 +30,7 @@ STAGES = {
     "reading (ExtractiveReader)": "ExtractiveReader.",
     "  sentence encodes in reading": "ExtractiveReader.;MiniLMEmbedder.encode",
     "model forward pass (any caller)": "MiniLMEmbedder._forward",
-    "HTTP, validation, JSON (FastAPI/uvicorn, outside Answerer.ask)": "",
+    "HTTP, validation, JSON (FastAPI/uvicorn, outside AnswerPipeline.run)": "",
 }
 
 
@@ -49,8 +49,8 @@ def summarize(raw: Path) -> dict[str, float]:
             hits = sum(n for s, n in stacks.items() if all(p in s for p in parts)
                        and (len(parts) == 1 or s.index(parts[0]) < s.rindex(parts[1])))
         else:
-            hits = sum(n for s, n in stacks.items() if "Answerer.ask" not in s and ("uvicorn" in s or "starlette" in s
-                                                                                    or "fastapi" in s))
+            hits = sum(n for s, n in stacks.items()
+                       if "AnswerPipeline.run" not in s and ("uvicorn" in s or "starlette" in s or "fastapi" in s))
         out[label] = round(100 * hits / total, 1)
     out["samples"] = total
     return out

@@ -78,7 +78,7 @@ def rerank_grid(settings: Settings, snapshot: snap.Snapshot, embedder: Embedder,
     """Recall@k with the passages re-ranked by the reader's best evidence sentence, at several weights."""
     retriever = HybridRetriever(snapshot, embedder, RetrievalConfig(
         settings.retrieval_candidates, settings.rrf_k, settings.dense_weight, settings.lexical_weight, settings.fusion))
-    stage = EvidenceStage(TermWeights.from_bm25(snapshot.lexical), lambda t: embedder.encode(t, batch_size=16))
+    stage = EvidenceStage(TermWeights(*snapshot.term_stats()), lambda t: embedder.encode(t, batch_size=16))
     weights = (0.0, 0.5, 1.0, 2.0, 4.0)
     recalls: dict[float, dict[int, list[float]]] = {w: {1: [], 3: []} for w in weights}
     for q in questions:

@@ -60,6 +60,11 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from ingest.pipeline import build_snapshot
 
     settings = _settings(args)
+    if args.workers is not None and args.workers < 1:
+        print("error: --workers needs at least 1 worker", file=sys.stderr)
+        return EXIT_USAGE
+    engine = {k: v for k, v in (("ingest_workers", args.workers), ("ingest_cluster", args.cluster)) if v is not None}
+    settings = settings.model_copy(update=engine)
     feeds_failed = _collect_feeds(settings)
     bar: tqdm | None = None
 
@@ -112,14 +117,14 @@ def _add_feed_options(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
+    from index.backends import backend_for
     from index.embedding import get_embedder
-    from index.snapshot import load_latest
     from qa.generation.models import generator_provider
     from qa.pipeline import AnswerPipeline
 
     settings = _settings(args)
     try:
-        snapshot, problems = load_latest(settings.data_dir)
+        snapshot, problems = backend_for(settings).load_latest()
         for problem in problems:
             print(f"warning: {problem}", file=sys.stderr)
         pipeline = AnswerPipeline(snapshot, get_embedder(settings.embedding_model, settings.threads), settings,
@@ -308,6 +313,12 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--force", action="store_true", help="publish a new snapshot even if nothing changed")
     ingest.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     _add_feed_options(ingest)
+    ingest.add_argument("--workers", type=int, default=None,
+                        help="embed on N local worker processes, a Dask cluster on 127.0.0.1 "
+                        "(ARTICLE_QA_INGEST_WORKERS)")
+    ingest.add_argument("--cluster", default=None, metavar="ADDRESS",
+                        help="embed on the Dask cluster at ADDRESS, e.g. tcp://scheduler:8786 "
+                        "(ARTICLE_QA_INGEST_CLUSTER)")
     ingest.set_defaults(func=cmd_ingest)
 
     ask = sub.add_parser("ask", help="answer one question from the current snapshot")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -150,6 +150,34 @@ class Settings(BaseSettings):
             return [u.strip() for u in text.split(",") if u.strip()]
         return value
 
+    # issue 14: index backends, distributed ingest, replicas
+    index_backend: str = Field(
+        "local", description="Where the index lives: local (snapshot files in the data folder) or milvus.")
+    milvus_uri: str | None = Field(
+        None, description="Milvus to use: a file path runs the embedded engine in this process, http://host:19530 "
+        "a server or cluster; unset: <data_dir>/milvus.db (embedded).")
+    milvus_token: SecretStr | None = Field(None, description="Token (or user:password) for a Milvus server.")
+    milvus_collection: str = Field(
+        "article_qa", description="Milvus alias name and prefix of the collections each rebuild writes.")
+    milvus_index_type: str = Field(
+        "FLAT", description="Dense index type: FLAT (exact, like local) or IVF_FLAT/AUTOINDEX in the embedded "
+        "engine; HNSW on a Milvus server.")
+    milvus_index_params: Annotated[dict[str, Any], NoDecode] = Field(
+        default_factory=dict, description="Build parameters of the dense index as JSON, e.g. {\"M\": 16, "
+        "\"efConstruction\": 200} for HNSW.")
+    milvus_search_params: Annotated[dict[str, Any], NoDecode] = Field(
+        default_factory=dict, description="Search parameters of the dense index as JSON, e.g. {\"ef\": 64}.")
+    milvus_keep_collections: int = Field(3, description="Milvus collections (index versions) kept for rollback.")
+    milvus_insert_batch: int = Field(2000, description="Chunks sent to Milvus per insert call during a rebuild.")
+    article_store_dir: Path | None = Field(
+        None, description="Shared folder of article and chunk records per index version, read by every replica "
+        "(milvus backend); unset: <data_dir>/store.")
+    ingest_workers: int = Field(
+        0, description="Embed on this many local worker processes (a Dask cluster on 127.0.0.1); 0: in-process.")
+    ingest_cluster: str | None = Field(
+        None, description="Embed on an existing Dask cluster at this scheduler address (tcp://host:8786).")
+    ingest_worker_threads: int = Field(1, description="CPU threads of each embedding worker.")
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
@@ -158,6 +186,13 @@ class Settings(BaseSettings):
             if text.startswith("["):
                 return json.loads(text)
             return [o.strip() for o in text.split(",") if o.strip()]
+        return value
+
+    @field_validator("milvus_index_params", "milvus_search_params", mode="before")
+    @classmethod
+    def _parse_json_params(cls, value: object) -> object:
+        if isinstance(value, str):
+            return json.loads(value) if value.strip() else {}
         return value
 
 

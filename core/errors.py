@@ -169,6 +169,13 @@ class NotAFeedError(FeedError):
     code = "not_a_feed"
 
 
+# issue 14: index backends
+class IndexUnavailableError(ArticleQAError):
+    """The index engine (a Milvus server or the embedded engine) cannot be reached or refused a call."""
+
+    code = "index_unavailable"
+
+
 # issue 13: the OpenAI-compatible chat API
 class InvalidChatRequestError(ArticleQAError):
     """A chat-completions request that cannot be answered as sent; ``param`` names the field at fault."""

@@ -11,9 +11,9 @@ import time
 from datetime import date
 
 from core.config import Settings
+from index.backends.base import IndexSnapshot
 from index.embedding import Embedder
 from index.retriever import HybridRetriever, RetrievalConfig, ScoredChunk, SearchFilters
-from index.snapshot import Snapshot
 from qa.generation.constraint import NONE
 from qa.readers.generative import GeneratorProvider
 from qa.records import Answer, AnswerMode
@@ -27,7 +27,7 @@ PLAIN_PROMPT = ("Answer the question using only the passages below. Copy the ans
 class PlainPipeline:
     """Answers like the pipeline (``ask``), with none of its checks."""
 
-    def __init__(self, snapshot: Snapshot, embedder: Embedder, settings: Settings,
+    def __init__(self, snapshot: IndexSnapshot, embedder: Embedder, settings: Settings,
                  generator: GeneratorProvider) -> None:
         self.snapshot = snapshot
         self.generator = generator

@@ -16,7 +16,7 @@ from core.config import Settings
 from evaluation import metrics as m
 from evaluation.datasets import Dataset, EvalQuestion, load
 from evaluation.plain import PlainPipeline
-from index import snapshot as snap
+from index.backends import backend_for
 from index.embedding import get_embedder
 from index.retriever import ScoredChunk, SearchFilters
 from ingest.cleaning import slugify
@@ -125,15 +125,17 @@ class Runner(ABC):
         else:
             target.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
         self.doc_to_article = {str(r["id"]): slugify(str(r["id"])) for r in records}
+        prefix = f"{self.settings.milvus_collection}_eval_{self.dataset.name}{suffix}".replace("-", "_")
         settings = self.settings.model_copy(update={"articles_dir": articles_dir, "data_dir": root / "data",
-                                                     "keep_snapshots": 1})
+                                                     "keep_snapshots": 1, "milvus_keep_collections": 1,
+                                                     "milvus_collection": prefix})
 
         def report(stage: str, done: int, total: int) -> None:
             if progress and stage == "embedding":
                 progress(done, total)
 
         build_snapshot(articles_dir, settings.data_dir, settings, report)
-        loaded, _ = snap.load_latest(settings.data_dir)
+        loaded, _ = backend_for(settings).load_latest()
         self.index_info = {"version": loaded.version, **loaded.manifest.get("counts", {})}
         return AnswerPipeline(loaded, get_embedder(settings.embedding_model, settings.threads), self.settings,
                         self.generator)

@@ -7,7 +7,7 @@ import os
 import sqlite3
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import ClassVar
@@ -15,6 +15,9 @@ from typing import ClassVar
 import numpy as np
 
 from index.fsutil import open_cache_db
+
+# Embeds a list of batches of texts, yielding (batch index, vectors) in any order as batches finish.
+BatchEncoder = Callable[[list[list[str]]], Iterator[tuple[int, np.ndarray]]]
 
 
 class Embedder(ABC):
@@ -170,8 +173,13 @@ class EmbeddingCache:
         return hashlib.sha256(f"{self._model_id}\n{text}".encode()).hexdigest()
 
     def embed(self, embedder: Embedder, texts: Sequence[str], batch_size: int = 32,
-              progress: Callable[[int], None] | None = None) -> tuple[np.ndarray, int]:
-        """Vectors for ``texts`` and how many had to be computed (the rest came from the cache)."""
+              progress: Callable[[int], None] | None = None,
+              encode_batches: BatchEncoder | None = None) -> tuple[np.ndarray, int]:
+        """Vectors for ``texts`` and how many had to be computed (the rest came from the cache).
+
+        ``encode_batches`` embeds the missing texts' batches elsewhere (worker processes, a cluster); whatever
+        computes them, vectors are written to this cache as each batch arrives, so it stays the source of truth.
+        """
         keys = [self.key(t) for t in texts]
         found: dict[str, np.ndarray] = {}
         with self._connect() as con:
@@ -185,9 +193,15 @@ class EmbeddingCache:
             progress(sum(1 for k in keys if k in found))
         todo = sorted({k: i for i, k in enumerate(keys) if k not in found}.items(), key=lambda kv: kv[1])
         step = max(batch_size * 4, 64)
-        for i in range(0, len(todo), step):
-            batch = todo[i:i + step]
-            vectors = embedder.encode([texts[idx] for _, idx in batch], batch_size=batch_size)
+        batches = [todo[i:i + step] for i in range(0, len(todo), step)]
+
+        def here(parts: list[list[str]]) -> Iterator[tuple[int, np.ndarray]]:
+            for j, part in enumerate(parts):
+                yield j, embedder.encode(part, batch_size=batch_size)
+
+        run = encode_batches or here
+        for j, vectors in run([[texts[idx] for _, idx in batch] for batch in batches]):
+            batch = batches[j]
             with self._connect() as con:
                 con.executemany(
                     "INSERT OR REPLACE INTO vectors (key, vec) VALUES (?, ?)",

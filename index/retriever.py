@@ -5,25 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-import faiss
 import numpy as np
 
 from core.documents import Article, Chunk
 from index.analysis import analyze
+from index.backends.base import IndexSnapshot, SearchFilters, TermStats
 from index.embedding import Embedder
-from index.snapshot import Snapshot
 
-
-@dataclass(frozen=True)
-class SearchFilters:
-    published_after: date | None = None
-    published_before: date | None = None
-    source: str | None = None
-    article_ids: frozenset[str] | None = None
-
-    def active(self) -> bool:
-        return any(v is not None for v in (self.published_after, self.published_before, self.source,
-                                           self.article_ids))
+__all__ = ["DatePreference", "HybridRetriever", "RetrievalConfig", "ScoredChunk", "SearchFilters", "SearchResult"]
 
 
 @dataclass(frozen=True)
@@ -100,59 +89,27 @@ FUSIONS = {"rrf": rrf_fusion, "convex": convex_fusion}
 
 
 class HybridRetriever:
-    """Searches one snapshot; a new snapshot gets a new retriever, so searches never see a half swap."""
+    """Searches one index version on any backend; a new version gets a new retriever, so searches never see a
+    half swap. Fusion happens here, so every backend ranks alike."""
 
-    def __init__(self, snapshot: Snapshot, embedder: Embedder, config: RetrievalConfig) -> None:
+    def __init__(self, snapshot: IndexSnapshot, embedder: Embedder, config: RetrievalConfig) -> None:
         if snapshot.model_id != embedder.model_id:
             raise ValueError(f"snapshot embedded with {snapshot.model_id}, service uses {embedder.model_id}")
         self.snapshot = snapshot
         self.embedder = embedder
         self.config = config
 
-    def _mask(self, filters: SearchFilters | None) -> np.ndarray | None:
-        if filters is None or not filters.active():
-            return None
-        snap = self.snapshot
-        mask = np.ones(len(snap.chunks), dtype=bool)
-        if filters.published_after is not None:
-            mask &= snap.chunk_dates >= filters.published_after.toordinal()
-        if filters.published_before is not None:
-            mask &= (snap.chunk_dates <= filters.published_before.toordinal()) & (snap.chunk_dates >= 0)
-        if filters.source is not None:
-            wanted = filters.source.strip().lower()
-            mask &= np.array([s.lower() == wanted for s in snap.chunk_sources], dtype=bool)
-        if filters.article_ids is not None:
-            mask &= np.isin(snap.chunk_articles, list(filters.article_ids))
-        return mask
+    def term_stats(self) -> TermStats:
+        """The index's BM25 document frequencies (vocabulary, frequency per term, chunk count) for IDF weights."""
+        return self.snapshot.term_stats()
 
     def search(self, query: str, k: int, filters: SearchFilters | None = None,
                prefer: DatePreference | None = None, query_vector: np.ndarray | None = None) -> SearchResult:
         snap = self.snapshot
         qvec = self.embedder.encode_query(query) if query_vector is None else query_vector
-        n = len(snap.chunks)
-        if n == 0:
+        if not snap.chunks:
             return SearchResult([], qvec)
-        mask = self._mask(filters)
-        allowed = np.flatnonzero(mask) if mask is not None else None
-        if allowed is not None and len(allowed) == 0:
-            return SearchResult([], qvec)
-        depth = min(max(self.config.candidates, k), n if allowed is None else len(allowed))
-
-        params = None
-        if allowed is not None:
-            selector = faiss.IDSelectorBatch(allowed.astype(np.int64))
-            params = faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
-        dense_scores, dense_ids = snap.dense.search(qvec.reshape(1, -1), depth, params=params)
-        dense = {int(i): float(s) for i, s in zip(dense_ids[0], dense_scores[0], strict=True) if i >= 0}
-
-        lexical: dict[int, float] = {}
-        tokens = analyze(query)
-        if tokens:
-            scores = np.asarray(snap.lexical.get_scores(tokens), dtype=np.float32)
-            if mask is not None:
-                scores = np.where(mask, scores, 0.0)
-            top = np.argpartition(-scores, min(depth, n - 1))[:depth] if depth < n else np.arange(n)
-            lexical = {int(i): float(scores[i]) for i in top if scores[i] > 0}
+        dense, lexical = snap.candidates(qvec, analyze(query), max(self.config.candidates, k), filters)
 
         fused = FUSIONS[self.config.fusion](dense, lexical, self.config)
         if prefer is not None and fused:

@@ -27,6 +27,7 @@ import numpy as np
 
 from core.documents import Article, Chunk
 from core.errors import SnapshotCorruptError, SnapshotNotFoundError
+from index.backends.base import Candidates, IndexSnapshot, SearchFilters, TermStats
 from index.fsutil import exclusive_lock, fsync_dir, fsync_file, index_writes, sha256_file, write_atomic, write_hashed
 
 log = logging.getLogger(__name__)
@@ -46,8 +47,8 @@ def write_lock(data_dir: Path) -> Any:
 
 
 @dataclass
-class Snapshot:
-    """A loaded, verified snapshot: everything a retriever needs, immutable once loaded."""
+class Snapshot(IndexSnapshot):
+    """A loaded, verified snapshot of the local backend: FAISS and BM25 in memory, immutable once loaded."""
 
     version: str
     path: Path | None
@@ -60,9 +61,53 @@ class Snapshot:
     chunk_sources: list[str] = field(repr=False, default_factory=list)
     chunk_articles: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0, dtype=object))
 
-    @property
-    def model_id(self) -> str:
-        return str(self.manifest["embedding"]["model"])
+    def term_stats(self) -> TermStats:
+        scores = getattr(self.lexical, "scores", {})
+        indptr = np.asarray(scores.get("indptr", np.zeros(1)))
+        return dict(getattr(self.lexical, "vocab_dict", {})), np.diff(indptr), int(scores.get("num_docs", 1))
+
+    def _mask(self, filters: SearchFilters | None) -> np.ndarray | None:
+        if filters is None or not filters.active():
+            return None
+        mask = np.ones(len(self.chunks), dtype=bool)
+        if filters.published_after is not None:
+            mask &= self.chunk_dates >= filters.published_after.toordinal()
+        if filters.published_before is not None:
+            mask &= (self.chunk_dates <= filters.published_before.toordinal()) & (self.chunk_dates >= 0)
+        if filters.source is not None:
+            wanted = filters.source.strip().lower()
+            mask &= np.array([s.lower() == wanted for s in self.chunk_sources], dtype=bool)
+        if filters.article_ids is not None:
+            mask &= np.isin(self.chunk_articles, list(filters.article_ids))
+        return mask
+
+    def candidates(self, query_vector: np.ndarray, tokens: list[str], depth: int,
+                   filters: SearchFilters | None) -> Candidates:
+        """Exact FAISS inner product and bm25s scores, both restricted to the chunks the filters allow."""
+        n = len(self.chunks)
+        if n == 0:
+            return {}, {}
+        mask = self._mask(filters)
+        allowed = np.flatnonzero(mask) if mask is not None else None
+        if allowed is not None and len(allowed) == 0:
+            return {}, {}
+        depth = min(depth, n if allowed is None else len(allowed))
+
+        params = None
+        if allowed is not None:
+            selector = faiss.IDSelectorBatch(allowed.astype(np.int64))
+            params = faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
+        dense_scores, dense_ids = self.dense.search(query_vector.reshape(1, -1), depth, params=params)
+        dense = {int(i): float(s) for i, s in zip(dense_ids[0], dense_scores[0], strict=True) if i >= 0}
+
+        lexical: dict[int, float] = {}
+        if tokens:
+            scores = np.asarray(self.lexical.get_scores(tokens), dtype=np.float32)
+            if mask is not None:
+                scores = np.where(mask, scores, 0.0)
+            top = np.argpartition(-scores, min(depth, n - 1))[:depth] if depth < n else np.arange(n)
+            lexical = {int(i): float(scores[i]) for i in top if scores[i] > 0}
+        return dense, lexical
 
 
 def new_version() -> str:
@@ -232,19 +277,25 @@ def load(data_dir: Path, version: str) -> Snapshot:
         raise SnapshotNotFoundError(f"snapshot {version} not found in {data_dir}")
     manifest = verify(path)
     try:
-        with open(path / "articles.jsonl", encoding="utf-8") as fh:
-            articles = {a.id: a for a in (Article.from_dict(json.loads(line)) for line in fh)}
-        chunks = []
-        with open(path / "chunks.jsonl", encoding="utf-8") as fh:
-            for line in fh:
-                row = json.loads(line)
-                text = articles[row["article_id"]].text[row["start"]:row["end"]]
-                chunks.append(Chunk.from_dict({**row, "text": text}))
+        articles, chunks = read_records(path)
         dense = faiss.read_index(str(path / "dense.faiss"))
         lexical = bm25s.BM25.load(str(path / "bm25"))
     except (OSError, ValueError, KeyError, RuntimeError) as exc:
         raise SnapshotCorruptError(f"{version}: cannot be loaded ({exc})") from exc
     return _snapshot(version, path, manifest, articles, chunks, dense, lexical)
+
+
+def read_records(path: Path) -> tuple[dict[str, Article], list[Chunk]]:
+    """The articles and chunks of a version folder; a chunk's text is its slice of the article."""
+    with open(path / "articles.jsonl", encoding="utf-8") as fh:
+        articles = {a.id: a for a in (Article.from_dict(json.loads(line)) for line in fh)}
+    chunks = []
+    with open(path / "chunks.jsonl", encoding="utf-8") as fh:
+        for line in fh:
+            row = json.loads(line)
+            text = articles[row["article_id"]].text[row["start"]:row["end"]]
+            chunks.append(Chunk.from_dict({**row, "text": text}))
+    return articles, chunks
 
 
 def _ordinal(iso: str | None) -> int:

@@ -16,8 +16,9 @@ import numpy as np
 from core.config import Settings
 from core.documents import Article, Chunk, RawDocument
 from core.errors import EmptyCorpusError, InvalidArticleError
-from index import snapshot as snap
 from index.analysis import analyze
+from index.backends import backend_for
+from index.distributed import embedding_executor
 from index.embedding import EmbeddingCache, get_embedder
 from index.fsutil import index_writes
 from ingest.chunk_cache import ArticlePieces, ChunkCache, CleanCache
@@ -126,20 +127,6 @@ def clean_documents(raws: list[RawDocument], report: IngestReport, known: set[st
     return articles
 
 
-def _previous_articles(data_dir: Path) -> tuple[str | None, dict[str, Any], dict[str, Article]]:
-    version = snap.current_version(data_dir)
-    if version is None:
-        return None, {}, {}
-    try:
-        manifest = snap.read_manifest(data_dir, version)
-        path = snap.snapshots_dir(data_dir) / version / "articles.jsonl"
-        with open(path, encoding="utf-8") as fh:
-            arts = {a.id: a for a in (Article.from_dict(json.loads(line)) for line in fh)}
-        return version, manifest, arts
-    except (OSError, ValueError, KeyError):
-        return None, {}, {}
-
-
 @dataclass
 class Prepared:
     """Chunks with their vectors and BM25 tokens, ready to be written as (or assembled into) a snapshot."""
@@ -189,7 +176,8 @@ def prepare(
         if progress:
             progress("embedding", done, len(embed_texts))
 
-    vectors, embedded = cache.embed(embedder, embed_texts, settings.embedding_batch_size, tick)
+    with embedding_executor(settings) as encode_batches:
+        vectors, embedded = cache.embed(embedder, embed_texts, settings.embedding_batch_size, tick, encode_batches)
     pieces_cache.put_many(fresh)
     return Prepared(chunks, vectors, lexical_tokens, embedder.model_id, embedded)
 
@@ -212,8 +200,9 @@ def build_snapshot(
     raws = [r for r in scan.documents + fetched.documents if r.key not in tombstones]
     config_stamp = {"chunking": asdict(chunking_config(settings)), "embedding_model": settings.embedding_model}
 
-    with snap.write_lock(data_dir):
-        prev_version, prev_manifest, previous = _previous_articles(data_dir)
+    backend = backend_for(settings, data_dir)
+    with backend.write_lock():
+        prev_version, prev_manifest, previous = backend.previous_articles()
         with index_writes(data_dir, "the chunk cache", (OSError, sqlite3.Error)):
             clean_cache = CleanCache(data_dir / CHUNK_CACHE)
             try:
@@ -262,11 +251,11 @@ def build_snapshot(
             if delay:
                 time.sleep(delay)
 
-        report.version = snap.publish(
-            data_dir, articles, prepared.chunks, prepared.vectors, prepared.lexical_tokens, prepared.model_id,
+        report.version = backend.publish(
+            articles, prepared.chunks, prepared.vectors, prepared.lexical_tokens, prepared.model_id,
             extra={"build": config_stamp,
                    "sources": {"articles_dir": str(articles_dir), "feed_pages": len(fetched.documents)}},
-            keep=settings.keep_snapshots, hook=hook,
+            hook=hook,
         )
         report.published = True
     report.seconds = time.perf_counter() - started

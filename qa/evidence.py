@@ -63,12 +63,6 @@ class TermWeights:
         specificity = max(cfg.rare_word_floor, cfg.rare_word_ceiling - _zipf(surface))
         return specificity * ((1 - cfg.idf_share) + cfg.idf_share * self.idf(term) / self._max_idf)
 
-    @classmethod
-    def from_bm25(cls, bm25: object, config: EvidenceConfig | None = None) -> TermWeights:
-        scores = getattr(bm25, "scores", {})
-        indptr = np.asarray(scores.get("indptr", np.zeros(1)))
-        return cls(dict(getattr(bm25, "vocab_dict", {})), np.diff(indptr), int(scores.get("num_docs", 1)), config)
-
     def coverage(self, question: QuestionAnalysis, text: str, title: str = "", context: str = "") -> float:
         """Share of the question's weighted terms found in ``text`` (partial credit: title or context)."""
         if not question.terms:

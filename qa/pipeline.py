@@ -15,9 +15,9 @@ from datetime import date
 
 from core.config import Settings
 from core.errors import GeneratorBusyError, GeneratorUnavailableError
+from index.backends.base import IndexSnapshot
 from index.embedding import Embedder
 from index.retriever import HybridRetriever, RetrievalConfig, ScoredChunk, SearchFilters
-from index.snapshot import Snapshot
 from qa.decision import Decision, DecisionModels, DecisionStage
 from qa.evidence import EvidenceConfig, EvidenceStage, TermWeights
 from qa.generation.base import Piece
@@ -77,16 +77,16 @@ def evidence_config(settings: Settings) -> EvidenceConfig:
 class AnswerPipeline:
     """All answering stages over one snapshot."""
 
-    def __init__(self, snapshot: Snapshot, embedder: Embedder, settings: Settings,
+    def __init__(self, snapshot: IndexSnapshot, embedder: Embedder, settings: Settings,
                  generator: GeneratorProvider | None = None, decisions: DecisionModels | None = None) -> None:
         self.snapshot = snapshot
         self.settings = settings
         self.embedder = embedder
         config = evidence_config(settings)
-        weights = TermWeights.from_bm25(snapshot.lexical, config)
         retriever = HybridRetriever(snapshot, embedder, RetrievalConfig(
             settings.retrieval_candidates, settings.rrf_k, settings.dense_weight, settings.lexical_weight,
             settings.fusion))
+        weights = TermWeights(*retriever.term_stats(), config)
         self.question = QuestionStage(settings)
         self.retrieval = RetrievalStage(retriever, config.passages)
         self.evidence = EvidenceStage(weights, lambda texts: embedder.encode(texts, batch_size=16), config)

@@ -204,7 +204,7 @@ def delete_article(article_id: str, state: StateDep, settings: SettingsDep) -> J
              dependencies=[AdminDep], tags=["admin"])
 def rebuild(state: StateDep) -> JSONResponse:
     """Re-read the articles folder and publish a new snapshot in the background; poll the job."""
-    job = state.jobs.submit("rebuild")
+    job = state.jobs.submit("rebuild", refuse_if_busy=True)
     return JSONResponse(Job(**job).model_dump(), status_code=202, headers={"Location": f"/index/jobs/{job['id']}"})
 
 

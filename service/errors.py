@@ -33,6 +33,7 @@ STATUS: dict[type[e.ArticleQAError], int] = {
     e.SnapshotCorruptError: 503,
     e.RateLimitedError: 429,
     e.IndexWriteError: 507,
+    e.IndexUnavailableError: 503,
     e.InvalidChatRequestError: 400,
     e.ModelNotFoundError: 404,
 }

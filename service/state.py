@@ -14,13 +14,14 @@ from typing import Any
 from core.config import Settings
 from core.errors import (
     ArticleQAError,
+    IndexBusyError,
     JobNotFoundError,
     NotReadyError,
     SnapshotCorruptError,
     SnapshotNotFoundError,
 )
 from core.progress import ProgressTracker
-from index import snapshot as snap
+from index.backends import backend_for
 from index.embedding import Embedder, get_embedder
 from ingest.pipeline import build_snapshot
 from qa.generation.models import generator_provider
@@ -38,8 +39,9 @@ class JobManager:
     """Runs rebuilds one at a time on a worker thread; a rebuild asked for while one waits joins it."""
 
     def __init__(self, run: Callable[[dict[str, Any]], dict[str, Any]], keep: int = 100,
-                 log_every_seconds: float = 10.0) -> None:
+                 log_every_seconds: float = 10.0, busy_elsewhere: Callable[[], str | None] | None = None) -> None:
         self._run = run
+        self._busy_elsewhere = busy_elsewhere
         self._trackers: dict[str, ProgressTracker] = {}
         self._log_every = log_every_seconds
         self._logged_at = 0.0
@@ -51,7 +53,12 @@ class JobManager:
         self._thread = threading.Thread(target=self._loop, name="rebuild-worker", daemon=True)
         self._thread.start()
 
-    def submit(self, kind: str = "rebuild") -> dict[str, Any]:
+    def submit(self, kind: str = "rebuild", refuse_if_busy: bool = False) -> dict[str, Any]:
+        """Queue a rebuild; with ``refuse_if_busy``, IndexBusyError while another replica rebuilds (a queued job
+        would wait for it instead)."""
+        holder = self._busy_elsewhere() if refuse_if_busy and self._busy_elsewhere else None
+        if holder is not None and self.running() is None:
+            raise IndexBusyError(f"rebuild in progress ({holder}); try again when it finishes")
         with self._cond:
             for job in self._jobs.values():
                 if job["state"] == "queued":
@@ -141,7 +148,9 @@ class IndexState:
         self.problems: list[str] = []
         self._refused: set[str] = set()
         self.last_error: str | None = None
-        self.jobs = JobManager(self._rebuild, log_every_seconds=settings.progress_log_seconds)
+        self.backend = backend_for(settings)
+        self.jobs = JobManager(self._rebuild, log_every_seconds=settings.progress_log_seconds,
+                               busy_elsewhere=self.backend.rebuild_holder)
         self._stop = threading.Event()
         self._poller: threading.Thread | None = None
 
@@ -163,12 +172,12 @@ class IndexState:
         to the newest loadable snapshot when it serves nothing yet.
         """
         with self._swap_lock:
-            wanted = snap.current_version(self.settings.data_dir)
+            wanted = self.backend.current_version()
             serving = self._pipeline.snapshot.version if self._pipeline is not None else None
             if wanted is None or wanted == serving or wanted in self._refused:
                 return False
             try:
-                loaded = snap.load(self.settings.data_dir, wanted)
+                loaded = self.backend.load(wanted)
             except (SnapshotCorruptError, SnapshotNotFoundError) as exc:
                 self._refused.add(wanted)
                 self.problems.append(str(exc))
@@ -176,11 +185,11 @@ class IndexState:
                 if serving is not None:
                     return False
                 try:
-                    loaded, problems = snap.load_latest(self.settings.data_dir)
+                    loaded, problems = self.backend.load_latest()
                 except SnapshotNotFoundError as final:
                     self.last_error = str(final)
                     return False
-                self._refused.update(v for v in snap.list_versions(self.settings.data_dir) if v != loaded.version
+                self._refused.update(v for v in self.backend.list_versions() if v != loaded.version
                                      and any(v in p for p in problems))
             self._pipeline = AnswerPipeline(loaded, self.embedder, self.settings, self.generator)
             log.info("serving snapshot %s (%d articles)", loaded.version, len(loaded.articles))
@@ -196,7 +205,11 @@ class IndexState:
 
     def start(self) -> None:
         """Serve the newest snapshot, build the first one if there is none, then watch for new ones."""
-        self.reload()
+        try:
+            self.reload()
+        except ArticleQAError as exc:  # an index engine still starting: the poller keeps trying
+            self.last_error = str(exc)
+            log.error("cannot load the index yet: %s", exc)
         if not self.ready:
             self.jobs.submit("initial-build")
         self._poller = threading.Thread(target=self._poll, name="snapshot-poller", daemon=True)

@@ -37,8 +37,9 @@ class Scripted(Generator):
             assert constraint.advance(piece.encode()), piece
             yield Piece(piece)
         said_none = constraint.is_none
-        yield SpanGeneration(None if said_none else self.answer, tuple(constraint.matches()), -3.0, -0.5, -0.1,
-                             -0.1, -0.3, 0.9, len(self.answer.split()))
+        yield SpanGeneration(None if said_none else self.answer, tuple(constraint.matches()), none_logprob=-3.0,
+                             span_logprob=-0.5, first_logprob=-0.1, min_logprob=-0.3, allowed_mass=0.9,
+                             tokens=len(self.answer.split()))
 
     def complete(self, messages: list[dict[str, str]], max_tokens: int) -> str:
         return self.answer
