@@ -32,7 +32,7 @@ class GeneratorProfile:
 
     passages: int = 4
     neighbours: int = 1
-    words: int = 220
+    words: int = 160
 
 
 @dataclass(frozen=True)
