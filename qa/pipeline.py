@@ -89,7 +89,8 @@ class AnswerPipeline:
         weights = TermWeights(*retriever.term_stats(), config)
         self.question = QuestionStage(settings)
         self.retrieval = RetrievalStage(retriever, config.passages)
-        self.evidence = EvidenceStage(weights, lambda texts: embedder.encode(texts, batch_size=16), config)
+        self.evidence = EvidenceStage(weights, lambda texts: embedder.encode(texts, batch_size=16), config,
+                                      snapshot.sentences)
         self.extractive = ExtractiveReader(weights)
         self.generative = GenerativeReader(generator, GenerativeConfig(settings.generator_max_tokens)) \
             if generator is not None else None
