@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from index.embedding import Embedder
+from index.retriever import HybridRetriever, RetrievalConfig, ScoredChunk
 from index.sentences import SENTENCES_FILE, SentenceTable, chunk_sentences
 from qa.evidence import EvidenceStage, TermWeights
 from qa.question import analyze_question
@@ -53,7 +54,5 @@ def test_the_evidence_stage_encodes_nothing_but_the_question(seed_index: SeedInd
     assert encoded == []
 
 
-def _hits(seed_index: SeedIndex, embedder: Embedder, text: str) -> list:  # type: ignore[type-arg]
-    from index.retriever import HybridRetriever, RetrievalConfig
-
+def _hits(seed_index: SeedIndex, embedder: Embedder, text: str) -> list[ScoredChunk]:
     return HybridRetriever(seed_index.snapshot, embedder, RetrievalConfig()).search(text, 5).hits
