@@ -140,7 +140,7 @@ class AnswerPipeline:
             query.mode == AnswerMode.AUTO and self.generative is not None)
         if query.mode == AnswerMode.GENERATIVE and self.generative is None:
             raise GeneratorUnavailableError(
-                "generative answers need the local generator: run scripts/install.sh (it installs the generator unless --no-generator) "
+                "generative answers need the local generator: run scripts/install.sh "
                 "(or ask with mode 'extractive')")
         lap("question")
         yield QuestionEvent(query)
