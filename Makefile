@@ -13,7 +13,7 @@ run: install
 	.venv/bin/article-qa serve --articles $(ARTICLES) --data $(DATA) --host $(HOST) --port $(PORT)
 
 test:
-	scripts/install.sh --browser --generator
+	scripts/install.sh --browser
 	.venv/bin/python -m pytest
 
 lint:

@@ -91,7 +91,7 @@ def replace_config(pipeline: Any, config: Any) -> Any:
     from qa.evidence import EvidenceStage
 
     stage: EvidenceStage = pipeline.evidence
-    return EvidenceStage(stage.weights, stage.encode, config)
+    return EvidenceStage(stage.weights, stage.encode, config, stage.table)
 
 
 if __name__ == "__main__":

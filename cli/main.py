@@ -256,7 +256,7 @@ def cmd_model_server(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     if not runtime_installed():
-        print("error: the local generator runtime is not installed; run scripts/install.sh --generator",
+        print("error: the local generator runtime is not installed; run scripts/install.sh",
               file=sys.stderr)
         return EXIT_ERROR
     try:

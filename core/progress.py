@@ -7,7 +7,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-STAGE_UNITS = {"reading": "articles", "embedding": "passages"}  # what each ingest stage counts
+STAGE_UNITS = {"reading": "articles", "embedding": "passages", "sentences": "sentences"}  # what each ingest stage counts
 RATE_WINDOW_SECONDS = 30.0  # the rate is measured over this recent stretch, so it follows a changing pace
 
 

@@ -29,6 +29,7 @@ from core.documents import Article, Chunk
 from core.errors import SnapshotCorruptError, SnapshotNotFoundError
 from index.backends.base import Candidates, IndexSnapshot, SearchFilters, TermStats
 from index.fsutil import exclusive_lock, fsync_dir, fsync_file, index_writes, sha256_file, write_atomic, write_hashed
+from index.sentences import SENTENCES_FILE, SentenceTable
 
 log = logging.getLogger(__name__)
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets DEBUG on import
@@ -60,6 +61,7 @@ class Snapshot(IndexSnapshot):
     chunk_dates: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0))
     chunk_sources: list[str] = field(repr=False, default_factory=list)
     chunk_articles: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0, dtype=object))
+    sentences: SentenceTable | None = field(repr=False, default=None)
 
     def term_stats(self) -> TermStats:
         scores = getattr(self.lexical, "scores", {})
@@ -129,6 +131,7 @@ def publish(
     extra: dict[str, Any] | None = None,
     keep: int = 3,
     hook: Any = None,
+    sentences: SentenceTable | None = None,
 ) -> str:
     """Write a complete snapshot aside, fsync it, then switch ``CURRENT`` to it. The caller holds the lock."""
     version = new_version()
@@ -141,7 +144,7 @@ def publish(
         tmp.mkdir()
     try:
         with index_writes(data_dir, f"snapshot {version}"):
-            _write_files(tmp, articles, chunks, vectors, lexical_tokens, model_id, version, extra, hook)
+            _write_files(tmp, articles, chunks, vectors, lexical_tokens, model_id, version, extra, hook, sentences)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)  # frees the space a full disk needs; CURRENT is untouched
         raise
@@ -159,7 +162,7 @@ def publish(
 
 def _write_files(tmp: Path, articles: list[Article], chunks: list[Chunk], vectors: np.ndarray,
                  lexical_tokens: list[list[str]], model_id: str, version: str, extra: dict[str, Any] | None,
-                 hook: Any) -> None:
+                 hook: Any, sentences: SentenceTable | None = None) -> None:
     """Every file of a snapshot and its manifest, fsynced, inside the temporary folder."""
     step = hook or (lambda name: None)
 
@@ -178,6 +181,9 @@ def _write_files(tmp: Path, articles: list[Article], chunks: list[Chunk], vector
         fsync_file(p)
         checksums[p.relative_to(tmp).as_posix()] = sha256_file(p)
     step("lexical")
+    if sentences is not None:
+        checksums[SENTENCES_FILE] = write_hashed(tmp / SENTENCES_FILE, sentences.to_bytes())
+        step("sentences")
 
     files = sorted(p for p in tmp.rglob("*") if p.is_file())
     checksums = dict(sorted(checksums.items()))
@@ -186,7 +192,8 @@ def _write_files(tmp: Path, articles: list[Article], chunks: list[Chunk], vector
         "version": version,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "embedding": {"model": model_id, "dimension": int(index.d)},
-        "counts": {"articles": len(articles), "chunks": len(chunks)},
+        "counts": {"articles": len(articles), "chunks": len(chunks),
+                   **({"sentences": len(sentences)} if sentences is not None else {})},
         "checksums": checksums,
         **(extra or {}),
     }
@@ -220,12 +227,13 @@ def assemble(articles: list[Article], chunks: list[Chunk], vectors: np.ndarray, 
 
 
 def _snapshot(version: str, path: Path | None, manifest: dict[str, Any], articles: dict[str, Article],
-              chunks: list[Chunk], dense: faiss.Index, lexical: bm25s.BM25) -> Snapshot:
+              chunks: list[Chunk], dense: faiss.Index, lexical: bm25s.BM25,
+              sentences: SentenceTable | None = None) -> Snapshot:
     dates = np.array([_ordinal(articles[c.article_id].date) for c in chunks], dtype=np.int64)
     return Snapshot(
         version=version, path=path, manifest=manifest, articles=articles, chunks=chunks, dense=dense,
         lexical=lexical, chunk_dates=dates, chunk_sources=[articles[c.article_id].source for c in chunks],
-        chunk_articles=np.array([c.article_id for c in chunks], dtype=object),
+        chunk_articles=np.array([c.article_id for c in chunks], dtype=object), sentences=sentences,
     )
 
 
@@ -280,9 +288,10 @@ def load(data_dir: Path, version: str) -> Snapshot:
         articles, chunks = read_records(path)
         dense = faiss.read_index(str(path / "dense.faiss"))
         lexical = bm25s.BM25.load(str(path / "bm25"))
+        sentences = SentenceTable.read(path)
     except (OSError, ValueError, KeyError, RuntimeError) as exc:
         raise SnapshotCorruptError(f"{version}: cannot be loaded ({exc})") from exc
-    return _snapshot(version, path, manifest, articles, chunks, dense, lexical)
+    return _snapshot(version, path, manifest, articles, chunks, dense, lexical, sentences)
 
 
 def read_records(path: Path) -> tuple[dict[str, Article], list[Chunk]]:

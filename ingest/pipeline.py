@@ -21,6 +21,7 @@ from index.backends import backend_for
 from index.distributed import embedding_executor
 from index.embedding import EmbeddingCache, get_embedder
 from index.fsutil import index_writes
+from index.sentences import SentenceTable, build_table, chunk_sentences
 from ingest.chunk_cache import ArticlePieces, ChunkCache, CleanCache
 from ingest.chunking import ChunkingConfig, chunk_article, chunks_from_spans, embedding_text, lexical_text
 from ingest.cleaning import clean, slugify
@@ -136,6 +137,8 @@ class Prepared:
     lexical_tokens: list[list[str]]
     model_id: str
     embedded: int
+    sentences: SentenceTable
+    sentences_embedded: int = 0
 
 
 def chunking_config(settings: Settings) -> ChunkingConfig:
@@ -176,10 +179,24 @@ def prepare(
         if progress:
             progress("embedding", done, len(embed_texts))
 
+    rows = chunk_sentences({a.id: a for a in articles}, chunks)
+    texts = {a.id: a.text for a in articles}
+    sentence_texts = [texts[article_id][start:end] for article_id, start, end in rows]
+    sentences_done = 0
+
+    def sentence_tick(n: int) -> None:
+        nonlocal sentences_done
+        sentences_done += n
+        if progress:
+            progress("sentences", sentences_done, len(sentence_texts))
+
     with embedding_executor(settings) as encode_batches:
         vectors, embedded = cache.embed(embedder, embed_texts, settings.embedding_batch_size, tick, encode_batches)
+        sentence_vectors, sentences_embedded = cache.embed(embedder, sentence_texts, settings.embedding_batch_size,
+                                                           sentence_tick, encode_batches)
     pieces_cache.put_many(fresh)
-    return Prepared(chunks, vectors, lexical_tokens, embedder.model_id, embedded)
+    return Prepared(chunks, vectors, lexical_tokens, embedder.model_id, embedded,
+                    build_table(rows, sentence_vectors), sentences_embedded)
 
 
 def build_snapshot(
@@ -253,6 +270,7 @@ def build_snapshot(
 
         report.version = backend.publish(
             articles, prepared.chunks, prepared.vectors, prepared.lexical_tokens, prepared.model_id,
+            sentences=prepared.sentences,
             extra={"build": config_stamp,
                    "sources": {"articles_dir": str(articles_dir), "feed_pages": len(fetched.documents)}},
             hook=hook,

@@ -14,9 +14,11 @@ from functools import lru_cache
 
 import numpy as np
 
+from core.documents import Article
 from core.text import sentence_spans
 from index.analysis import analyze
 from index.retriever import ScoredChunk
+from index.sentences import SentenceTable
 from qa.records import Evidence, EvidenceSet, Passage, Query, QuestionAnalysis, Retrieved
 
 
@@ -90,10 +92,23 @@ Encode = Callable[[list[str]], np.ndarray]
 class EvidenceStage:
     """Scores the sentences of the top passages, re-ranks the passages and cuts the generator's windows."""
 
-    def __init__(self, weights: TermWeights, encode: Encode, config: EvidenceConfig | None = None) -> None:
+    def __init__(self, weights: TermWeights, encode: Encode, config: EvidenceConfig | None = None,
+                 sentences: SentenceTable | None = None) -> None:
         self.weights = weights
         self.encode = encode
         self.config = config or weights.config
+        self.table = sentences
+
+    def vectors(self, rows: list[tuple[Article, int, int]]) -> np.ndarray:
+        """Sentence vectors from the index version's table; only sentences it lacks are encoded (none, for a
+        version built with sentences), so a question costs one forward pass of the embedding model: its own."""
+        found = [self.table.vector(a.id, s, e) if self.table is not None else None for a, s, e in rows]
+        missing = [i for i, v in enumerate(found) if v is None]
+        if missing:
+            encoded = self.encode([rows[i][0].text[rows[i][1]:rows[i][2]] for i in missing])
+            for i, vector in zip(missing, encoded, strict=True):
+                found[i] = vector
+        return np.array(found, dtype=np.float32).reshape(len(rows), -1)
 
     def run(self, query: Query, retrieved: Retrieved) -> EvidenceSet:
         sentences = self.sentences(query.analysis, list(retrieved.hits), retrieved.query_vector)
@@ -117,8 +132,7 @@ class EvidenceStage:
             return []
         rows.sort(key=lambda r: -(r[3] + cfg.rank_tiebreak / r[0].rank))
         top = rows[:cfg.dense_sentences]
-        vectors = self.encode([h.article.text[s:e] for h, s, e, _ in top])
-        dense = vectors @ qvec
+        dense = self.vectors([(h.article, s, e) for h, s, e, _ in top]) @ qvec
         out = [Evidence(h.article, s, e, h.rank, cov, float(d),
                         cfg.coverage_weight * cov + (1 - cfg.coverage_weight) * float(d) + cfg.rank_bonus / h.rank)
                for (h, s, e, cov), d in zip(top, dense, strict=True)]

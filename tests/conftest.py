@@ -32,8 +32,7 @@ from service.state import IndexState  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 # The local generator is an optional install; `make test` installs it, so these tests run in CI.
-GENERATOR_MISSING = ("the local generator (xllamacpp) is not installed: run scripts/install.sh --generator "
-                     "(make test does)")
+GENERATOR_MISSING = "the local generator (xllamacpp) is not installed: run scripts/install.sh (make test does)"
 needs_generator = pytest.mark.skipif(importlib.util.find_spec("xllamacpp") is None, reason=GENERATOR_MISSING)
 SHARED = Path(os.environ.get("ARTICLE_QA_SHARED_DIR", ROOT.parent / "shared"))
 SEED_ARTICLES = SHARED / "articles"

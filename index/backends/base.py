@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from core.documents import Article, Chunk
+from index.sentences import SentenceTable
 
 # Vocabulary (term -> column), document frequency per column, and the number of chunks: the corpus statistics
 # the reader's IDF term weights need.
@@ -49,6 +50,7 @@ class IndexSnapshot(ABC):
     articles: dict[str, Article]
     chunks: list[Chunk]
     chunk_dates: np.ndarray
+    sentences: SentenceTable | None = None  # sentence vectors computed at ingest (None for older versions)
 
     @property
     def model_id(self) -> str:
@@ -103,10 +105,12 @@ class IndexBackend(ABC):
     @abstractmethod
     def publish(self, articles: list[Article], chunks: list[Chunk], vectors: np.ndarray,
                 lexical_tokens: list[list[str]], model_id: str, extra: dict[str, Any] | None = None,
-                keep: int | None = None, hook: PublishHook | None = None) -> str:
+                keep: int | None = None, hook: PublishHook | None = None,
+                sentences: SentenceTable | None = None) -> str:
         """Write a complete new version aside, then switch the live pointer to it; the caller holds the lock.
 
-        ``keep``: versions kept for rollback (default: the backend's setting)."""
+        ``keep``: versions kept for rollback (default: the backend's setting); ``sentences``: the chunks'
+        sentence vectors, stored with the version."""
 
     @abstractmethod
     def activate(self, version: str) -> None:

@@ -13,6 +13,7 @@ from core.documents import Article, Chunk
 from index import snapshot as snap
 from index.backends.base import IndexBackend, PublishHook
 from index.fsutil import write_atomic
+from index.sentences import SentenceTable
 
 
 class LocalBackend(IndexBackend):
@@ -54,9 +55,10 @@ class LocalBackend(IndexBackend):
 
     def publish(self, articles: list[Article], chunks: list[Chunk], vectors: np.ndarray,
                 lexical_tokens: list[list[str]], model_id: str, extra: dict[str, Any] | None = None,
-                keep: int | None = None, hook: PublishHook | None = None) -> str:
+                keep: int | None = None, hook: PublishHook | None = None,
+                sentences: SentenceTable | None = None) -> str:
         return snap.publish(self.data_dir, articles, chunks, vectors, lexical_tokens, model_id, extra,
-                            self.keep if keep is None else keep, hook)
+                            self.keep if keep is None else keep, hook, sentences)
 
     def activate(self, version: str) -> None:
         self.load(version)

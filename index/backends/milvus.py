@@ -47,6 +47,7 @@ from index.backends.base import (
     term_stats_from_tokens,
 )
 from index.backends.store import ArticleStore
+from index.sentences import SentenceTable
 from index.snapshot import FORMAT_VERSION, new_version
 
 log = logging.getLogger(__name__)
@@ -129,6 +130,7 @@ class MilvusSnapshot(IndexSnapshot):
     chunk_dates: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0))
     article_no: dict[str, int] = field(repr=False, default_factory=dict)
     source_no: dict[str, int] = field(repr=False, default_factory=dict)
+    sentences: SentenceTable | None = field(repr=False, default=None)
 
     def term_stats(self) -> TermStats:
         return self.terms
@@ -329,7 +331,7 @@ class MilvusBackend(IndexBackend):
         dates = np.array([ordinal(articles[c.article_id].date) for c in chunks], dtype=np.int64)
         return MilvusSnapshot(version=version, path=self.store.root / version, manifest=manifest, articles=articles,
                               chunks=chunks, collection=collection, backend=self, terms=terms, chunk_dates=dates,
-                              article_no=article_no, source_no=source_no)
+                              article_no=article_no, source_no=source_no, sentences=self.store.sentences(version))
 
     def previous_articles(self) -> tuple[str | None, dict[str, Any], dict[str, Article]]:
         version = self.current_version()  # an unreachable engine fails the build here, before any work
@@ -400,7 +402,8 @@ class MilvusBackend(IndexBackend):
 
     def publish(self, articles: list[Article], chunks: list[Chunk], vectors: np.ndarray,
                 lexical_tokens: list[list[str]], model_id: str, extra: dict[str, Any] | None = None,
-                keep: int | None = None, hook: PublishHook | None = None) -> str:
+                keep: int | None = None, hook: PublishHook | None = None,
+                sentences: SentenceTable | None = None) -> str:
         """Records, then a complete and verified collection, then the pointer; the caller holds the lock."""
         step = hook or (lambda name: None)
         self._drop_unpublished()
@@ -416,7 +419,7 @@ class MilvusBackend(IndexBackend):
             "backend": {"name": self.name, "collection": collection, "index_type": self.index_type},
             **(extra or {}),
         }
-        self.store.write(version, articles, chunks, terms, manifest, step)
+        self.store.write(version, articles, chunks, terms, manifest, step, sentences)
         try:
             with self._engine(f"write collection {collection}"):
                 self._create(collection, dimension)

@@ -30,6 +30,7 @@ from core.documents import Article, Chunk
 from core.errors import IndexBusyError, SnapshotCorruptError, SnapshotNotFoundError
 from index.backends.base import PublishHook, TermStats
 from index.fsutil import fsync_dir, index_writes, write_atomic, write_hashed
+from index.sentences import SENTENCES_FILE, SentenceTable
 from index.snapshot import MANIFEST, read_records, verify
 
 LOCK = ".rebuild.lock"
@@ -46,7 +47,8 @@ class ArticleStore:
         return write_hashed(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode())
 
     def write(self, version: str, articles: list[Article], chunks: list[Chunk], terms: TermStats,
-              manifest: dict[str, Any], hook: PublishHook | None = None) -> Path:
+              manifest: dict[str, Any], hook: PublishHook | None = None,
+              sentences: SentenceTable | None = None) -> Path:
         """Write one version aside, fsync it and rename it into place."""
         step = hook or (lambda name: None)
         with index_writes(self.root, f"article store {version}"):
@@ -65,6 +67,8 @@ class ArticleStore:
                 terms_doc = {"terms": sorted(vocab, key=vocab.__getitem__),
                              "doc_freq": [int(x) for x in df], "num_docs": num_docs}
                 checksums["terms.json"] = write_hashed(tmp / "terms.json", json.dumps(terms_doc).encode())
+                if sentences is not None:
+                    checksums[SENTENCES_FILE] = write_hashed(tmp / SENTENCES_FILE, sentences.to_bytes())
                 step("records")
                 body = {**manifest, "checksums": dict(sorted(checksums.items()))}
                 write_hashed(tmp / MANIFEST, json.dumps(body, indent=2, ensure_ascii=False).encode())
@@ -76,6 +80,10 @@ class ArticleStore:
                 shutil.rmtree(tmp, ignore_errors=True)
                 raise
         return final
+
+    def sentences(self, version: str) -> SentenceTable | None:
+        """The version's sentence vectors (checked with the rest by ``read``), None if it has none."""
+        return SentenceTable.read(self.root / version)
 
     def read(self, version: str) -> tuple[dict[str, Any], dict[str, Article], list[Chunk], TermStats]:
         """One verified version: manifest, articles, chunks and BM25 term statistics."""

@@ -83,7 +83,7 @@ def assemble(model: str, target_dir: Path | None = None) -> Path:
             module = importlib.import_module(module_name)
         except ImportError as exc:
             raise ModelUnavailableError(
-                f"the packaged model needs {module_name.replace('_', '-')}; run scripts/install.sh --generator"
+                f"the packaged model needs {module_name.replace('_', '-')}; run scripts/install.sh"
             ) from exc
         parts.append(Path(module.get_part_path()))
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -23,7 +23,7 @@ from ingest.pipeline import build_snapshot
 from qa.pipeline import AnswerPipeline
 from tests.conftest import SeedIndex
 from tests.milvus_support import EXTERNAL_SKIP, EXTERNAL_URI, copy_seed, milvus_settings
-from tests.service.test_answer import SEEDS, correct
+from tests.qa.test_pipeline import SEEDS, correct
 
 QUERIES = ["When was the Manchester joint centre founded?", "medical technology memorandum of understanding",
            "clinical genomics training program", "Who cohosted the opening ceremony?", "PolyU laboratories",
@@ -55,6 +55,7 @@ def built(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     assert report.published and report.embedded == 0  # the seed build's embedding cache was reused
     snapshot, problems = backend_for(settings).load_latest()
     assert problems == []
+    assert snapshot.sentences is not None and len(snapshot.sentences) == len(seed_index.snapshot.sentences or ())
     yield Built(request.param, settings, snapshot)
     if request.param == "milvus-external":
         backend = backend_for(settings)
