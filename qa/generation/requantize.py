@@ -37,13 +37,13 @@ def requantize_q4_0(source: Path, target: Path) -> Path:
         writer.add_key_value(field.name, value, kind, sub_type=sub)
     converted = []
     for tensor in reader.tensors:
-        data, kind = tensor.data, tensor.tensor_type
-        if kind not in (Q.F32, Q.F16, Q.Q4_0) and tensor.name not in KEEP:
-            weights = quants.dequantize(tensor.data, kind).astype(np.float32)
+        data, qtype = tensor.data, tensor.tensor_type
+        if qtype not in (Q.F32, Q.F16, Q.Q4_0) and tensor.name not in KEEP:
+            weights = quants.dequantize(tensor.data, qtype).astype(np.float32)
             if weights.shape[-1] % 32 == 0:
-                data, kind = quants.quantize(weights, Q.Q4_0), Q.Q4_0
-        converted.append((tensor.name, data, kind))
-        writer.add_tensor_info(tensor.name, data.shape, data.dtype, data.nbytes, kind)
+                data, qtype = quants.quantize(weights, Q.Q4_0), Q.Q4_0
+        converted.append((tensor.name, data, qtype))
+        writer.add_tensor_info(tensor.name, data.shape, data.dtype, data.nbytes, qtype)
     writer.write_header_to_file()
     writer.write_kv_data_to_file()
     writer.write_ti_data_to_file()

@@ -146,3 +146,15 @@ def test_openapi_documents_the_api(live_server: LiveServer) -> None:
                  "/index", "/healthz", "/readyz"):
         assert path in spec["paths"]
     assert "AskResponse" in spec["components"]["schemas"]
+
+
+def test_a_follow_up_works_from_chat_messages_alone(live_server: LiveServer) -> None:
+    """Chat clients send only the text of earlier turns: "that article" is found from it, not from echoed ids."""
+    history = [{"role": "user", "content": "When was the Manchester joint centre founded?"},
+               {"role": "assistant", "content": "2014"}]
+    r = httpx.post(f"{live_server.url}/ask", json={"question": "Who wrote that article?", "history": history},
+                   timeout=60)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["rewritten_question"] == "Who wrote the article about the Manchester joint centre?"
+    assert body["answer"] == "Lang Lang" and body["citations"][0]["article_id"] == "pkuhsc-manchester-joint-webinar"

@@ -85,8 +85,9 @@ def test_errors_during_answering_are_a_typed_event(live_server: LiveServer) -> N
 
 @pytest.mark.parametrize(("body", "needle"), [
     ({"question": "x", "history": "not a list"}, "history"),
-    ({"question": "x", "history": [{"answer": "no question"}]}, "history.0.question"),
-    ({"question": "x", "history": [{"question": "q"}] * 21}, "history"),
+    ({"question": "x", "history": [{"answer": "no question"}]}, "history.0.Turn.question"),
+    ({"question": "x", "history": [{"question": "q"}] * 41}, "history"),
+    ({"question": "x", "history": [{"role": "robot", "content": "hi"}]}, "history.0.ChatMessage.role"),
     ({"question": "x", "history": [{"question": "q", "extra": 1}]}, "extra"),
 ])
 def test_bad_request_bodies_are_json_422_before_any_stream(live_server: LiveServer, body: Any, needle: str) -> None:
