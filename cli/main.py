@@ -161,7 +161,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.threshold is not None:
         settings = settings.model_copy(update={"abstain_threshold": args.threshold})
     mode = AnswerMode(args.mode)
-    options = EvalOptions(args.dataset, mode, args.sample, args.seed, args.corpus_limit, oracle=not args.no_oracle)
+    options = EvalOptions(args.dataset, mode, args.sample, args.seed, args.corpus_limit, oracle=not args.no_oracle,
+                          noise=args.noise)
     try:
         generator = generator_provider(settings) if mode != AnswerMode.EXTRACTIVE else None
         runner = runner_for(settings, options, generator)
@@ -202,7 +203,17 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    from evaluation.calibration import best, fit_reports, load_predictions, plot, replay, rows, sweep, table
+    from evaluation.calibration import (
+        best,
+        cross_validated,
+        fit_reports,
+        load_predictions,
+        plot,
+        replay,
+        rows,
+        sweep,
+        table,
+    )
     from qa.decision import DecisionModels
 
     reports: dict[str, list[dict[str, object]]] = {}
@@ -230,6 +241,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         print("reliability (bin, mean confidence, share right, answers): "
               + "; ".join(f"{lo:.1f}: {p:.2f}/{acc:.2f} ({n})" for lo, p, acc, n in result.reliability.bins))
         print(f"expected calibration error {result.reliability.ece:.3f}")
+        for name, figures in cross_validated(result.data, args.fit).items():
+            print(f"cross-validated (5 folds, each question decided by a model fitted without it), {name}: {figures}")
         print(f"threshold {result.model.threshold:.3f} (best mean F1 over the datasets); model written to {target}; "
               f"serve it with ARTICLE_QA_DECISION_MODEL={target}")
         calibration = result.reliability
@@ -293,6 +306,16 @@ def cmd_feedback_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _noise_rates(text: str) -> tuple[float, ...]:
+    try:
+        rates = tuple(float(part) for part in text.split(","))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected comma-separated rates such as 0,1; got {text!r}") from exc
+    if not rates or any(not 0.0 <= r <= 1.0 for r in rates):
+        raise argparse.ArgumentTypeError(f"rates must lie between 0 and 1; got {text!r}")
+    return rates
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="article-qa", description="Question answering over news articles.")
     parser.add_argument("-v", "--verbose", action="store_true", help="more log output")
@@ -337,6 +360,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="index only the sampled questions' documents plus this many others (for quick checks)")
     ev.add_argument("--no-oracle", action="store_true",
                     help="squad2-dev-half: skip the second pass with the gold paragraph given (halves the time)")
+    ev.add_argument("--noise", type=_noise_rates, default=None, metavar="RATES",
+                    help="rgb-en-fact: comma-separated noise rates to run, 1 = negatives only (default: all)")
     ev.add_argument("--with-plain", action="store_true",
                     help="also run the plain baseline (top-3 chunks, copy or NONE, no checks) on the same questions")
     ev.add_argument("--threshold", type=float, default=None, help="abstention threshold (default: the setting)")

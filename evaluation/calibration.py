@@ -45,6 +45,7 @@ class Row:
     gold: tuple[str, ...]
     confidence: float
     noise: float | None = None
+    group: int | None = None  # rows of one question (RGB's noise settings) share it, so folds keep them together
 
     def right(self, answer: str | None) -> bool:
         return bool(self.gold) and answer is not None and m.answer_scores(answer, self.gold)[1] >= CORRECT_F1
@@ -68,13 +69,15 @@ def load_predictions(report: Path) -> list[dict[str, Any]]:
 def rows(predictions: list[dict[str, Any]]) -> list[Row]:
     """The recorded decisions; RGB's negatives-only sets count as unanswerable (their passages lack the answer)."""
     out = []
+    groups: dict[str, int] = {}
     for p in predictions:
         if "candidates" not in p:
             continue
         noise = p.get("noise")
         gold = () if noise is not None and noise >= 1.0 else tuple(p["gold"])
         options = tuple(Option(str(c["text"]), DecisionFeatures.from_dict(c["features"])) for c in p["candidates"])
-        out.append(Row(options, gold, float(p.get("confidence", 0.0)), noise))
+        group = groups.setdefault(str(p.get("id")), len(groups)) if noise is not None else None
+        out.append(Row(options, gold, float(p.get("confidence", 0.0)), noise, group))
     return out
 
 
@@ -155,10 +158,14 @@ def fit_reports(reports: dict[str, list[dict[str, Any]]], reader: str, l2: float
     Label: the candidate answer is right (F1 >= 0.5 to an answerable question). Threshold: the one that
     maximises the mean F1 over the datasets, where an abstention is right exactly on unanswerable questions.
     """
-    family = "extractive" if reader == "extractive" else "generative"
     data = {name: rs for name, predictions in reports.items() if (rs := rows(predictions))}
     if not data:
         raise ValueError("the reports hold no recorded features; rerun `article-qa eval` with this version")
+    return fit_rows(data, reader, l2)
+
+
+def fit_rows(data: dict[str, list[Row]], reader: str, l2: float = 1.0) -> FitResult:
+    family = "extractive" if reader == "extractive" else "generative"
     features, labels, weights = [], [], []
     for rs in data.values():
         for r in rs:
@@ -176,6 +183,29 @@ def fit_reports(reports: dict[str, list[dict[str, Any]]], reader: str, l2: float
     return FitResult(reader, tuned, per_dataset, reliability(pooled, tuned), data)
 
 
+def cross_validated(data: dict[str, list[Row]], reader: str, folds: int = 5,
+                    l2: float = 1.0) -> dict[str, dict[str, float]]:
+    """Out-of-sample figures: each question is decided by a model (weights and threshold) fitted without it.
+
+    Questions are split into ``folds`` interleaved folds per dataset (RGB's settings of one question stay
+    together), so the figure says what the fitted decision does on questions it has not seen.
+    """
+    decided: dict[str, list[tuple[Row, str | None]]] = {name: [] for name in data}
+    for k in range(folds):
+        train = {name: [r for i, r in enumerate(rs) if _fold(r, i) % folds != k] for name, rs in data.items()}
+        model = fit_rows({n: rs for n, rs in train.items() if rs}, reader, l2).model
+        for name, rs in data.items():
+            for i, r in enumerate(rs):
+                if _fold(r, i) % folds == k:
+                    text, p = r.choose(model)
+                    decided[name].append((r, text if text is not None and p >= model.threshold else None))
+    return {name: _scores(shown) for name, shown in decided.items() if shown}
+
+
+def _fold(row: Row, index: int) -> int:
+    return row.group if row.group is not None else index
+
+
 def replay(data: list[Row], model: LogisticModel) -> dict[str, float]:
     """What the model would have shown: answered share, F1 and RGB-style accuracy by noise rate.
 
@@ -183,6 +213,10 @@ def replay(data: list[Row], model: LogisticModel) -> dict[str, float]:
     """
     shown = [(r, text if text is not None and p >= model.threshold else None)
              for r in data for text, p in [r.choose(model)]]
+    return _scores(shown)
+
+
+def _scores(shown: list[tuple[Row, str | None]]) -> dict[str, float]:
     if not shown:
         return {}
     out: dict[str, float] = {
