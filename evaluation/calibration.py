@@ -190,10 +190,15 @@ def cross_validated(data: dict[str, list[Row]], reader: str, folds: int = 5,
     Questions are split into ``folds`` interleaved folds per dataset (RGB's settings of one question stay
     together), so the figure says what the fitted decision does on questions it has not seen.
     """
+    if sum(len(rs) for rs in data.values()) < 2 * folds:
+        return {}
     decided: dict[str, list[tuple[Row, str | None]]] = {name: [] for name in data}
     for k in range(folds):
         train = {name: [r for i, r in enumerate(rs) if _fold(r, i) % folds != k] for name, rs in data.items()}
-        model = fit_rows({n: rs for n, rs in train.items() if rs}, reader, l2).model
+        kept = {n: rs for n, rs in train.items() if rs}
+        if not kept:
+            continue
+        model = fit_rows(kept, reader, l2).model
         for name, rs in data.items():
             for i, r in enumerate(rs):
                 if _fold(r, i) % folds == k:

@@ -105,6 +105,27 @@ def test_eval_command_writes_json_and_markdown(tmp_path: Path) -> None:
     assert "expected calibration error" in proc.stdout
 
 
+def test_cross_validation_decides_each_question_without_it() -> None:
+    """Out-of-sample replay: a signal that predicts right answers keeps working on held-out folds."""
+    from evaluation.calibration import Option, Row, cross_validated
+    from qa.decision import DecisionFeatures
+
+    data = []
+    for i in range(40):
+        right = i % 2 == 0
+        option = Option("yes" if right else "wrong", DecisionFeatures(reader=0.9 if right else 0.1, dense=0.5))
+        data.append(Row((option,), ("yes",), 0.5))
+    figures = cross_validated({"toy": data}, "extractive")
+    assert figures["toy"]["f1"] == 50.0 and figures["toy"]["answered_pct"] == 50.0
+    assert cross_validated({"toy": data[:3]}, "extractive") == {}
+
+
+def test_noise_rates_out_of_range_are_a_clear_error() -> None:
+    proc = subprocess.run([sys.executable, "-m", "cli.main", "eval", "rgb-en-fact", "--noise", "0,2"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "between 0 and 1" in proc.stderr
+
+
 def test_unknown_dataset_is_a_clear_error(tmp_path: Path) -> None:
     proc = subprocess.run([sys.executable, "-m", "cli.main", "eval", "nope"], cwd=ROOT, capture_output=True,
                           text=True, timeout=60)
