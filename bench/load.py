@@ -161,6 +161,8 @@ def main() -> None:
     parser.add_argument("--rebuild-at", type=float, help="in a soak: run a forced full rebuild after this many s")
     parser.add_argument("--articles", type=Path, help="articles folder instead of --corpus (questions still follow it)")
     parser.add_argument("--port", type=int, default=18600)
+    parser.add_argument("--mode", choices=["extractive", "auto", "generative"], default="extractive",
+                        help="the server's default answer mode (the load targets are for extractive answers)")
     parser.add_argument("--tag", default="", help="suffix for the results file name")
     args = parser.parse_args()
 
@@ -169,7 +171,8 @@ def main() -> None:
     levels = [int(c) for c in args.concurrency.split(",")]
     articles = args.articles or corpus_folder(args.corpus)
     result: dict[str, Any] = {"corpus": args.corpus, "questions": len(questions)}
-    with BenchServer(articles, args.data, args.port, env={"ARTICLE_QA_RELOAD_POLL_SECONDS": "1"}) as server:
+    env = {"ARTICLE_QA_RELOAD_POLL_SECONDS": "1", "ARTICLE_QA_ANSWER_MODE": args.mode}
+    with BenchServer(articles, args.data, args.port, env=env) as server:
         result["rss_mib_idle"] = round(server.rss_mib(), 1)
         asyncio.run(drive(server.url, questions, 1, WARMUP, 60))
         result["rss_mib_warm"] = round(server.rss_mib(), 1)

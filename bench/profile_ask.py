@@ -71,7 +71,8 @@ def main() -> None:
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
     raw = out / f"ask-profile-{args.corpus}-c{args.concurrency}.txt"
-    with BenchServer(corpus_folder(args.corpus), args.data, args.port) as server:
+    with BenchServer(corpus_folder(args.corpus), args.data, args.port,
+                     env={"ARTICLE_QA_ANSWER_MODE": "extractive"}) as server:
         asyncio.run(drive(server.url, questions, 1, WARMUP, 60))
         recorder = subprocess.Popen([pyspy, "record", "--pid", str(server.pid), "--duration", str(int(args.seconds)),
                                      "--rate", "200", "--format", "raw", "--output", str(raw), "--nonblocking"],
