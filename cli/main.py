@@ -12,6 +12,7 @@ from typing import Any
 
 from core.config import Settings
 from core.errors import ArticleQAError
+from evaluation.datasets import DATASETS
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
 
@@ -204,6 +205,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     from evaluation.calibration import (
+        OBJECTIVE,
         best,
         cross_validated,
         fit_reports,
@@ -230,7 +232,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             return EXIT_ERROR
         target = args.write or _settings(args).data_dir / "decision.json"
         current = DecisionModels.load(target) if target.is_file() else DecisionModels({})
-        fitted_on = {**current.fitted_on, args.fit: sorted(reports)}
+        command = "article-qa calibrate " + " ".join(str(r) for r in args.reports) + f" --fit {args.fit}"
+        fitted_on = {**current.fitted_on, args.fit: {"reports": sorted(reports), "command": command,
+                                                     "objective": OBJECTIVE}}
         DecisionModels({**current.models, args.fit: result.model}, fitted_on).save(target)
         series = {f"{name} (fitted)": points for name, points in result.per_dataset.items()}
         for name, points in result.per_dataset.items():
@@ -243,7 +247,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         print(f"expected calibration error {result.reliability.ece:.3f}")
         for name, figures in cross_validated(result.data, args.fit).items():
             print(f"cross-validated (5 folds, each question decided by a model fitted without it), {name}: {figures}")
-        print(f"threshold {result.model.threshold:.3f} (best mean F1 over the datasets); model written to {target}; "
+        print(f"threshold {result.model.threshold:.3f} ({OBJECTIVE}); model written to {target}; "
               f"serve it with ARTICLE_QA_DECISION_MODEL={target}")
         calibration = result.reliability
     else:
@@ -352,7 +356,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask.set_defaults(func=cmd_ask)
 
     ev = sub.add_parser("eval", help="measure answer and retrieval quality on a benchmark in shared/datasets")
-    ev.add_argument("dataset", choices=["realtimeqa-news", "squad2-dev-half", "rgb-en-fact", "beir-scifact"])
+    ev.add_argument("dataset", choices=list(DATASETS))
     ev.add_argument("--mode", choices=["extractive", "generative", "auto"], default="extractive")
     ev.add_argument("--sample", type=int, default=None, help="ask only this many questions (random, by --seed)")
     ev.add_argument("--seed", type=int, default=0)

@@ -164,10 +164,24 @@ def fit_reports(reports: dict[str, list[dict[str, Any]]], reader: str, l2: float
     return fit_rows(data, reader, l2)
 
 
+MIN_ROWS_TO_FIT = 50  # a dataset with fewer questions only helps choose the threshold, too few to fit weights on
+MAX_LOSS_F1 = 1.0  # the threshold may cost any one dataset at most this much F1 against answering everything
+OBJECTIVE = (f"weights: logistic regression on datasets of >= {MIN_ROWS_TO_FIT} questions, each weighted equally; "
+             f"threshold: best mean F1 over all datasets among those costing none more than {MAX_LOSS_F1:g} F1 "
+             "against answering everything")
+
+
 def fit_rows(data: dict[str, list[Row]], reader: str, l2: float = 1.0) -> FitResult:
+    """Weights by L2-regularised logistic regression; then the threshold.
+
+    Objective of the threshold: the best mean F1 over the datasets (an abstention is right exactly on
+    unanswerable questions) among the thresholds that cost no dataset more than ``MAX_LOSS_F1`` against
+    answering everything, so abstaining more on one kind of question never buys its F1 with another's.
+    """
     family = "extractive" if reader == "extractive" else "generative"
     features, labels, weights = [], [], []
-    for rs in data.values():
+    fitting = {name: rs for name, rs in data.items() if len(rs) >= MIN_ROWS_TO_FIT} or data
+    for rs in fitting.values():
         for r in rs:
             for option in r.options:
                 features.append(option.features)
@@ -177,7 +191,10 @@ def fit_rows(data: dict[str, list[Row]], reader: str, l2: float = 1.0) -> FitRes
     model = fit(features, labels, FEATURES[family], [w * scale for w in weights], l2=l2)
     per_dataset = {name: sweep(rs, model) for name, rs in data.items()}
     means = [sum(points[i].f1 for points in per_dataset.values()) / len(per_dataset) for i in range(len(THRESHOLDS))]
-    chosen = max(range(len(THRESHOLDS)), key=lambda i: (means[i], -abs(THRESHOLDS[i] - 0.5)))
+    floor = {name: points[0].f1 - MAX_LOSS_F1 for name, points in per_dataset.items()}
+    allowed = [i for i in range(len(THRESHOLDS))
+               if all(points[i].f1 >= floor[name] for name, points in per_dataset.items())] or [0]
+    chosen = max(allowed, key=lambda i: (means[i], -abs(THRESHOLDS[i] - 0.5)))
     tuned = LogisticModel(model.features, model.weights, model.bias, THRESHOLDS[chosen], model.mean, model.scale)
     pooled = [r for rs in data.values() for r in rs]
     return FitResult(reader, tuned, per_dataset, reliability(pooled, tuned), data)

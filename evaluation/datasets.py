@@ -11,7 +11,8 @@ from typing import Any
 
 _EXTRA = ("fake_answer", "negative_doc_ids", "counterfactual_doc_ids", "context_doc_id", "evidence_sentence",
           "answer_string_in_doc_ids")
-DATASETS = ("realtimeqa-news", "squad2-dev-half", "rgb-en-fact", "beir-scifact")
+DATASETS = ("realtimeqa-news", "squad2-dev-half", "rgb-en-fact", "beir-scifact", "seed-questions")
+SEED = "seed-questions"  # shared/eval/seed-questions.jsonl over the seed articles in shared/articles
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,8 @@ def load(name: str, datasets_dir: Path) -> Dataset:
     """One dataset's questions (and qrels for BEIR) in a common form."""
     if name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
+    if name == SEED:
+        return _seed(datasets_dir.parent)
     folder = datasets_dir / name
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder} not found: set ARTICLE_QA_DATASETS_DIR to the shared/datasets folder")
@@ -73,3 +76,20 @@ def load(name: str, datasets_dir: Path) -> Dataset:
             as_of=q.get("question_date"), extra=extra,
         ))
     return Dataset(name, folder, questions)
+
+
+def _seed(shared: Path) -> Dataset:
+    """The seed questions: answers a question lists with ``"match": "all"`` must all appear, so their gold is
+    the list joined, as a complete answer would give it."""
+    path = shared / "eval" / "seed-questions.jsonl"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found: set ARTICLE_QA_DATASETS_DIR to the shared/datasets folder")
+    questions = []
+    for q in _jsonl(path):
+        answers = tuple(a for a in q.get("answers", []) if a)
+        if q.get("match") == "all" and len(answers) > 1:
+            answers = (", ".join(answers),)
+        source = q.get("source")
+        questions.append(EvalQuestion(str(q["id"]), q["question"], answers, bool(answers),
+                                      frozenset({Path(source).stem} if source else ())))
+    return Dataset(SEED, shared / "articles", questions)

@@ -113,19 +113,9 @@ class Runner(ABC):
         return set(question.gold_docs)
 
     def build_index(self, progress: Progress | None = None) -> AnswerPipeline:
-        records = self.corpus_records()
         suffix = "" if self.options.corpus_limit is None else f"-subset-{self.options.seed}-{self.options.corpus_limit}"
         root = self.settings.eval_dir / f"{self.dataset.name}{suffix}"
-        articles_dir = root / "articles"
-        articles_dir.mkdir(parents=True, exist_ok=True)
-        target = articles_dir / "documents.jsonl"
-        if self.options.corpus_limit is None:
-            if not target.is_symlink():
-                target.unlink(missing_ok=True)
-                target.symlink_to(self.dataset.documents.resolve())
-        else:
-            target.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
-        self.doc_to_article = {str(r["id"]): slugify(str(r["id"])) for r in records}
+        articles_dir = self.articles_folder(root)
         prefix = f"{self.settings.milvus_collection}_eval_{self.dataset.name}{suffix}".replace("-", "_")
         settings = self.settings.model_copy(update={"articles_dir": articles_dir, "data_dir": root / "data",
                                                      "keep_snapshots": 1, "milvus_keep_collections": 1,
@@ -140,6 +130,21 @@ class Runner(ABC):
         self.index_info = {"version": loaded.version, **loaded.manifest.get("counts", {})}
         return AnswerPipeline(loaded, get_embedder(settings.embedding_model, settings.threads), self.settings,
                         self.generator)
+
+    def articles_folder(self, root: Path) -> Path:
+        """The dataset's documents as an articles folder the ingest pipeline reads (one JSONL file)."""
+        records = self.corpus_records()
+        articles_dir = root / "articles"
+        articles_dir.mkdir(parents=True, exist_ok=True)
+        target = articles_dir / "documents.jsonl"
+        if self.options.corpus_limit is None:
+            if not target.is_symlink():
+                target.unlink(missing_ok=True)
+                target.symlink_to(self.dataset.documents.resolve())
+        else:
+            target.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+        self.doc_to_article = {str(r["id"]): slugify(str(r["id"])) for r in records}
+        return articles_dir
 
     def gold_articles(self, question: EvalQuestion) -> set[str]:
         return {self.doc_to_article.get(d, slugify(d)) for d in question.gold_docs}
@@ -245,6 +250,29 @@ class NewsRunner(Runner):
         return self.base_report(metrics, predictions)
 
 
+class SeedRunner(Runner):
+    """The seed questions over the seed articles: the service's own use, small enough for every change."""
+
+    def articles_folder(self, root: Path) -> Path:
+        return self.dataset.folder
+
+    def gold_articles(self, question: EvalQuestion) -> set[str]:
+        return {slugify(d) for d in question.gold_docs}
+
+    def run(self, answerer: Asker, progress: Progress | None = None) -> EvalReport:
+        predictions = []
+        for i, q in enumerate(self.questions):
+            result = answerer.ask(q.question, self.options.top_k, None, self.options.mode)
+            ranked = ranked_articles(list(result.hits))
+            predictions.append(self.prediction(q, result, found=bool(set(ranked[:3]) & self.gold_articles(q))))
+            if progress:
+                progress(i + 1, len(self.questions))
+        metrics: dict[str, Any] = dict(_answer_metrics(predictions))
+        metrics["right"] = sum(p["f1"] >= 0.5 or (not p["answerable"] and p["abstained"]) for p in predictions)
+        metrics["errors"] = error_analysis(predictions, "found")
+        return self.base_report(metrics, predictions)
+
+
 class SquadRunner(Runner):
     """SQuAD 2.0 half: end to end over all 646 paragraphs, and with the gold paragraph given (oracle)."""
 
@@ -347,6 +375,7 @@ RUNNERS: dict[str, type[Runner]] = {
     "realtimeqa-news": NewsRunner,
     "squad2-dev-half": SquadRunner,
     "rgb-en-fact": RgbRunner,
+    "seed-questions": SeedRunner,
     "beir-scifact": BeirRunner,
 }
 
