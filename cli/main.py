@@ -208,6 +208,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         OBJECTIVE,
         best,
         cross_validated,
+        errors,
         fit_reports,
         load_predictions,
         plot,
@@ -239,7 +240,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         series = {f"{name} (fitted)": points for name, points in result.per_dataset.items()}
         for name, points in result.per_dataset.items():
             print(f"## {name}, fitted {args.fit} decision\n\n{table(points)}\n")
-            print(f"at the chosen threshold: {replay(result.data[name], result.model)}\n")
+            print(f"at the chosen threshold: {replay(result.data[name], result.model)}")
+            print(f"errors at the chosen threshold: {errors(result.data[name], result.model)}\n")
         weights = ", ".join(f"{f} {w:+.2f}" for f, w in zip(result.model.features, result.model.weights, strict=True))
         print(f"weights (standardised): {weights}; bias {result.model.bias:+.2f}")
         print("reliability (bin, mean confidence, share right, answers): "

@@ -46,6 +46,7 @@ class Row:
     confidence: float
     noise: float | None = None
     group: int | None = None  # rows of one question (RGB's noise settings) share it, so folds keep them together
+    found: bool = True  # retrieval brought the passage holding the answer (for the error analysis)
 
     def right(self, answer: str | None) -> bool:
         return bool(self.gold) and answer is not None and m.answer_scores(answer, self.gold)[1] >= CORRECT_F1
@@ -66,6 +67,15 @@ def load_predictions(report: Path) -> list[dict[str, Any]]:
     return list(data["predictions"])
 
 
+def _found(p: dict[str, Any]) -> bool:
+    """Whether retrieval found the answer's passage, in each runner's own terms."""
+    if "recall@10" in p:
+        return bool(p["recall@10"])
+    if "context" in p:
+        return p["context"] in p.get("retrieved", [])
+    return bool(p.get("found", True))
+
+
 def rows(predictions: list[dict[str, Any]]) -> list[Row]:
     """The recorded decisions; RGB's negatives-only sets count as unanswerable (their passages lack the answer)."""
     out = []
@@ -77,7 +87,7 @@ def rows(predictions: list[dict[str, Any]]) -> list[Row]:
         gold = () if noise is not None and noise >= 1.0 else tuple(p["gold"])
         options = tuple(Option(str(c["text"]), DecisionFeatures.from_dict(c["features"])) for c in p["candidates"])
         group = groups.setdefault(str(p.get("id")), len(groups)) if noise is not None else None
-        out.append(Row(options, gold, float(p.get("confidence", 0.0)), noise, group))
+        out.append(Row(options, gold, float(p.get("confidence", 0.0)), noise, group, _found(p)))
     return out
 
 
@@ -236,6 +246,27 @@ def replay(data: list[Row], model: LogisticModel) -> dict[str, float]:
     shown = [(r, text if text is not None and p >= model.threshold else None)
              for r in data for text, p in [r.choose(model)]]
     return _scores(shown)
+
+
+def errors(data: list[Row], model: LogisticModel) -> dict[str, int]:
+    """The error analysis at the model's threshold: right, retrieval miss, reading error, wrong abstention,
+    unanswerable answered (the same categories as the eval reports)."""
+    counts = {"correct": 0, "retrieval_miss": 0, "reading_error": 0, "wrong_abstention": 0,
+              "answered_unanswerable": 0}
+    for r in data:
+        text, p = r.choose(model)
+        shown = text if text is not None and p >= model.threshold else None
+        if not r.gold:
+            counts["correct" if shown is None else "answered_unanswerable"] += 1
+        elif r.right(shown):
+            counts["correct"] += 1
+        elif not r.found:
+            counts["retrieval_miss"] += 1
+        elif shown is None:
+            counts["wrong_abstention"] += 1
+        else:
+            counts["reading_error"] += 1
+    return counts
 
 
 def _scores(shown: list[tuple[Row, str | None]]) -> dict[str, float]:
