@@ -7,7 +7,8 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-STAGE_UNITS = {"reading": "articles", "embedding": "passages", "sentences": "sentences"}  # what each ingest stage counts
+# what each ingest stage counts
+STAGE_UNITS = {"reading": "articles", "embedding": "passages", "sentences": "sentences"}
 RATE_WINDOW_SECONDS = 30.0  # the rate is measured over this recent stretch, so it follows a changing pace
 
 

@@ -80,6 +80,14 @@ FEATURES: dict[str, tuple[str, ...]] = {
 }
 
 
+# The direction each feature may push the probability, where what it measures fixes it: more probability mass on
+# NONE, or the generator ending on NONE, never makes an answer more likely right. A fit that gives such a feature
+# the wrong sign (it happens with correlated features) pins its weight at zero instead.
+SIGNS: dict[str, int] = {"none_prob": -1, "gen_none": -1, "extractive_none": -1, "focus_missing": -1,
+                         "mean_logprob": 1, "min_prob": 1, "agree": 1, "type_fit": 1, "dense": 1, "reader": 1,
+                         "span_score": 1, "coverage": 1}
+
+
 @dataclass(frozen=True)
 class LogisticModel:
     """Weights over named features (standardised by ``mean``/``scale``) plus a bias, and the answer threshold."""
@@ -145,6 +153,27 @@ class DecisionModels:
 
 def fit(rows: Sequence[DecisionFeatures | Mapping[str, float]], labels: Sequence[int], features: Sequence[str],
         sample_weights: Sequence[float] | None = None, l2: float = 1.0, iterations: int = 50) -> LogisticModel:
+    """L2-regularised logistic regression with the signs in ``SIGNS`` respected: a feature whose fitted weight
+    points the wrong way is pinned at zero and the rest refitted, until none does."""
+    pinned: set[str] = set()
+    while True:
+        free = [f for f in features if f not in pinned]
+        model = _fit_free(rows, labels, free, sample_weights, l2, iterations)
+        wrong = [(abs(w), f) for f, w in zip(model.features, model.weights, strict=True)
+                 if SIGNS.get(f, 0) * w < 0]
+        if not wrong:
+            break
+        pinned.add(max(wrong)[1])
+    if not pinned:
+        return model
+    full = _fit_free(rows, labels, list(features), sample_weights, l2, 0)
+    weights = dict(zip(model.features, model.weights, strict=True))
+    return LogisticModel(tuple(features), tuple(weights.get(f, 0.0) for f in features), model.bias, model.threshold,
+                         full.mean, full.scale)
+
+
+def _fit_free(rows: Sequence[DecisionFeatures | Mapping[str, float]], labels: Sequence[int], features: Sequence[str],
+              sample_weights: Sequence[float] | None, l2: float, iterations: int) -> LogisticModel:
     """L2-regularised logistic regression by Newton's method on standardised features (numpy only)."""
     dicts = [r.as_dict() if isinstance(r, DecisionFeatures) else r for r in rows]
     x = np.array([[float(r.get(f, 0.0)) for f in features] for r in dicts], dtype=np.float64)

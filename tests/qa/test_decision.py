@@ -5,11 +5,13 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from qa.decision import (
     DEFAULT_PATH,
     FEATURES,
+    SIGNS,
     DecisionFeatures,
     DecisionModels,
     LogisticModel,
@@ -59,12 +61,37 @@ def test_packaged_models_exist_with_their_features(reader: str) -> None:
     assert len(model.weights) == len(model.mean) == len(model.scale) == len(model.features)
 
 
+@pytest.mark.parametrize("reader", ["extractive", "generative:qwen2.5-0.5b", "generative:qwen2.5-1.5b"])
+def test_packaged_weights_point_the_way_their_features_mean(reader: str) -> None:
+    """More mass on NONE never raises the confidence, a surer span never lowers it (the fit's sign constraints)."""
+    model = DecisionModels.load(DEFAULT_PATH).model(reader)
+    assert model is not None
+    for feature, weight in zip(model.features, model.weights, strict=True):
+        assert SIGNS.get(feature, 0) * weight >= 0, (feature, weight)
+
+
 def test_the_model_saying_none_lowers_the_confidence() -> None:
     model = DecisionModels.load(DEFAULT_PATH).model("generative:qwen2.5-0.5b")
     assert model is not None
-    sure = DecisionFeatures(generated=1.0, first_prob=0.9, none_prob=0.01, coverage=0.8, dense=0.6, type_fit=1.0)
-    doubtful = DecisionFeatures(generated=1.0, first_prob=0.9, none_prob=0.6, coverage=0.8, dense=0.6, type_fit=1.0)
+    sure = DecisionFeatures(generated=1.0, first_prob=0.9, min_prob=0.9, none_prob=0.01, coverage=0.8, dense=0.6,
+                            type_fit=1.0)
+    doubtful = DecisionFeatures(generated=1.0, first_prob=0.9, min_prob=0.9, none_prob=0.6, gen_none=1.0,
+                                coverage=0.8, dense=0.6, type_fit=1.0)
     assert model.probability(sure) > model.probability(doubtful)
+
+
+def test_a_wrong_signed_weight_is_pinned_at_zero() -> None:
+    """Two copies of one signal: the fit may split them with opposite signs; the constraint forbids that."""
+    rng = np.random.default_rng(0)
+    rows, labels = [], []
+    for _ in range(400):
+        signal = float(rng.uniform())
+        rows.append(DecisionFeatures(mean_logprob=signal, none_prob=1.0 - signal + float(rng.normal(0, 0.05))))
+        labels.append(int(rng.uniform() < signal))
+    model = fit(rows, labels, ("mean_logprob", "none_prob"))
+    weights = dict(zip(model.features, model.weights, strict=True))
+    assert weights["mean_logprob"] > 0 and weights["none_prob"] <= 0
+    assert model.features == ("mean_logprob", "none_prob") and len(model.mean) == 2
 
 
 @pytest.mark.parametrize(("confidence", "abstained", "words"), [
