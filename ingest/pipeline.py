@@ -199,6 +199,9 @@ def prepare(
                     build_table(rows, sentence_vectors), sentences_embedded)
 
 
+SNAPSHOT_LAYOUT = 2  # what a build stores; 2: sentence vectors with every version. A newer layout rebuilds once.
+
+
 def build_snapshot(
     articles_dir: Path,
     data_dir: Path,
@@ -215,7 +218,8 @@ def build_snapshot(
     report.skipped.update(fetched.skipped)
     tombstones = read_tombstones(data_dir)
     raws = [r for r in scan.documents + fetched.documents if r.key not in tombstones]
-    config_stamp = {"chunking": asdict(chunking_config(settings)), "embedding_model": settings.embedding_model}
+    config_stamp = {"chunking": asdict(chunking_config(settings)), "embedding_model": settings.embedding_model,
+                    "layout": SNAPSHOT_LAYOUT}
 
     backend = backend_for(settings, data_dir)
     with backend.write_lock():

@@ -28,6 +28,23 @@ def test_reingesting_unchanged_folder_changes_nothing(workspace: tuple[Path, Pat
     assert sorted(report.unchanged) == ["pkuhsc-manchester-joint-webinar", "polyu-pkuhsc-medical-technology-mou"]
 
 
+def test_a_version_of_an_older_layout_is_rebuilt_once_with_sentence_vectors(workspace: tuple[Path, Path]) -> None:
+    """An index built before sentence vectors were stored gets them on the next ingest, reusing chunk vectors."""
+    import json
+
+    articles, data = workspace
+    before = current_version(data)
+    manifest_path = data / "snapshots" / str(before) / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    del manifest["build"]["layout"]
+    manifest_path.write_text(json.dumps(manifest))
+    report = build_snapshot(articles, data, make_settings(articles, data))
+    assert report.published and report.embedded == 0
+    snapshot, _ = load_latest(data)
+    assert snapshot.sentences is not None and len(snapshot.sentences) > 0
+    assert not build_snapshot(articles, data, make_settings(articles, data)).published
+
+
 def test_duplicate_file_is_stored_once(workspace: tuple[Path, Path]) -> None:
     articles, data = workspace
     shutil.copy(articles / "polyu-pkuhsc-medical-technology-mou.txt", articles / "copy-of-polyu.txt")
