@@ -256,9 +256,6 @@ class SeedRunner(Runner):
     def articles_folder(self, root: Path) -> Path:
         return self.dataset.folder
 
-    def gold_articles(self, question: EvalQuestion) -> set[str]:
-        return {slugify(d) for d in question.gold_docs}
-
     def run(self, answerer: Asker, progress: Progress | None = None) -> EvalReport:
         predictions = []
         for i, q in enumerate(self.questions):

@@ -171,32 +171,31 @@ def prepare(
         lexical_tokens.extend(pieces.tokens)
     embedder = get_embedder(settings.embedding_model, settings.threads, settings.embedding_coalesce_max_texts)
     cache = EmbeddingCache(cache_path, embedder.model_id, embedder.dimension)
+    rows = chunk_sentences({a.id: a for a in articles}, chunks)
+    texts = {a.id: a.text for a in articles}
+    sentence_texts = [texts[article_id][start:end] for article_id, start, end in rows]
+    with embedding_executor(settings) as encode_batches:
+        vectors, embedded = cache.embed(embedder, embed_texts, settings.embedding_batch_size,
+                                        _counter("embedding", len(embed_texts), progress), encode_batches)
+        sentence_vectors, sentences_embedded = cache.embed(embedder, sentence_texts, settings.embedding_batch_size,
+                                                           _counter("sentences", len(sentence_texts), progress),
+                                                           encode_batches)
+    pieces_cache.put_many(fresh)
+    return Prepared(chunks, vectors, lexical_tokens, embedder.model_id, embedded,
+                    build_table(rows, sentence_vectors), sentences_embedded)
+
+
+def _counter(stage: str, total: int, progress: Progress | None) -> Callable[[int], None]:
+    """Adds each finished batch to a running count and reports it as ``stage`` progress."""
     done = 0
 
     def tick(n: int) -> None:
         nonlocal done
         done += n
         if progress:
-            progress("embedding", done, len(embed_texts))
+            progress(stage, done, total)
 
-    rows = chunk_sentences({a.id: a for a in articles}, chunks)
-    texts = {a.id: a.text for a in articles}
-    sentence_texts = [texts[article_id][start:end] for article_id, start, end in rows]
-    sentences_done = 0
-
-    def sentence_tick(n: int) -> None:
-        nonlocal sentences_done
-        sentences_done += n
-        if progress:
-            progress("sentences", sentences_done, len(sentence_texts))
-
-    with embedding_executor(settings) as encode_batches:
-        vectors, embedded = cache.embed(embedder, embed_texts, settings.embedding_batch_size, tick, encode_batches)
-        sentence_vectors, sentences_embedded = cache.embed(embedder, sentence_texts, settings.embedding_batch_size,
-                                                           sentence_tick, encode_batches)
-    pieces_cache.put_many(fresh)
-    return Prepared(chunks, vectors, lexical_tokens, embedder.model_id, embedded,
-                    build_table(rows, sentence_vectors), sentences_embedded)
+    return tick
 
 
 SNAPSHOT_LAYOUT = 2  # what a build stores; 2: sentence vectors with every version. A newer layout rebuilds once.

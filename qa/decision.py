@@ -166,10 +166,9 @@ def fit(rows: Sequence[DecisionFeatures | Mapping[str, float]], labels: Sequence
         pinned.add(max(wrong)[1])
     if not pinned:
         return model
-    full = _fit_free(rows, labels, list(features), sample_weights, l2, 0)
-    weights = dict(zip(model.features, model.weights, strict=True))
-    return LogisticModel(tuple(features), tuple(weights.get(f, 0.0) for f in features), model.bias, model.threshold,
-                         full.mean, full.scale)
+    fitted = {f: (w, m, s) for f, w, m, s in zip(model.features, model.weights, model.mean, model.scale, strict=True)}
+    weight, mean, scale = zip(*(fitted.get(f, (0.0, 0.0, 1.0)) for f in features), strict=True)
+    return LogisticModel(tuple(features), weight, model.bias, model.threshold, mean, scale)
 
 
 def _fit_free(rows: Sequence[DecisionFeatures | Mapping[str, float]], labels: Sequence[int], features: Sequence[str],

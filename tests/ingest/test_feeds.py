@@ -9,7 +9,6 @@ import contextlib
 import dataclasses
 import json
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,14 +22,6 @@ from ingest.fetch import Download, Fetcher, FetchPolicy, Validators
 from ingest.pipeline import add_tombstone, build_snapshot
 from tests.conftest import SEED_ARTICLES, make_settings
 from tests.ingest.feed_site import BIOBANK, NURSING, FeedSite
-
-
-@pytest.fixture()
-def site() -> Iterator[FeedSite]:
-    site = FeedSite().start()
-    site.publish(NURSING)
-    yield site
-    site.stop()
 
 
 def collector(data: Path, **policy: object) -> FeedCollector:

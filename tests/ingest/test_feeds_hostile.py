@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -41,14 +40,6 @@ BAD_FEEDS: dict[str, tuple[bytes | Handler, str, str]] = {
     "not UTF-8": (LATIN1_FEED, "application/atom+xml", "not valid UTF-8"),
     "XML entity bomb": (ENTITY_BOMB, "application/atom+xml", "limit on input amplification"),
 }
-
-
-@pytest.fixture()
-def site() -> Iterator[FeedSite]:
-    site = FeedSite().start()
-    site.publish(NURSING)
-    yield site
-    site.stop()
 
 
 def collector(data: Path, **policy: object) -> FeedCollector:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import pytest
 
@@ -18,18 +17,10 @@ from core.errors import (
     RobotsDisallowedError,
 )
 from ingest.fetch import Fetcher, FetchPolicy, Validators, decode_body, is_public
-from tests.ingest.feed_site import NURSING, FeedSite, endless, redirect, slow
+from tests.ingest.feed_site import FeedSite, endless, redirect, slow
 
 TIMEOUT = 10.0  # seconds; generous, the machine is shared and noisy
 SHORT_TIMEOUT = 1.0  # for the one test of the limit itself; the slow route answers after 4 s
-
-
-@pytest.fixture()
-def site() -> Iterator[FeedSite]:
-    site = FeedSite().start()
-    site.publish(NURSING)
-    yield site
-    site.stop()
 
 
 def fetcher(**policy: object) -> Fetcher:
