@@ -11,8 +11,9 @@ from typing import Any
 
 _EXTRA = ("fake_answer", "negative_doc_ids", "counterfactual_doc_ids", "context_doc_id", "evidence_sentence",
           "answer_string_in_doc_ids")
-DATASETS = ("realtimeqa-news", "squad2-dev-half", "rgb-en-fact", "beir-scifact", "seed-questions")
+DATASETS = ("campus-news", "seed-questions", "realtimeqa-news", "squad2-dev-half", "rgb-en-fact", "beir-scifact")
 SEED = "seed-questions"  # shared/eval/seed-questions.jsonl over the seed articles in shared/articles
+OFFICE = ("campus-news", SEED)  # the sets written like the office's own articles and questions
 
 
 @dataclass(frozen=True)
@@ -26,12 +27,22 @@ class EvalQuestion:
     extra: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
 
 
+@dataclass(frozen=True)
+class Conversation:
+    """Turns asked in order, each after the ones before it as history (the second is a follow-up)."""
+
+    id: str
+    turns: tuple[EvalQuestion, ...]
+
+
 @dataclass
 class Dataset:
     name: str
     folder: Path
     questions: list[EvalQuestion]
     qrels: dict[str, dict[str, int]] = field(default_factory=dict)
+    conversations: list[Conversation] = field(default_factory=list)
+    article_folders: tuple[Path, ...] = ()  # the office sets: folders of article files served together
 
     @property
     def documents(self) -> Path:
@@ -53,6 +64,8 @@ def load(name: str, datasets_dir: Path) -> Dataset:
         raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
     if name == SEED:
         return _seed(datasets_dir.parent)
+    if name == "campus-news":
+        return _campus(datasets_dir / name, datasets_dir.parent / "articles")
     folder = datasets_dir / name
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder} not found: set ARTICLE_QA_DATASETS_DIR to the shared/datasets folder")
@@ -78,18 +91,36 @@ def load(name: str, datasets_dir: Path) -> Dataset:
     return Dataset(name, folder, questions)
 
 
+def _office_question(q: dict[str, Any], qid: str) -> EvalQuestion:
+    """One office-style question. Scored by ``metrics.office_right`` on the listed strings (``listed``); for
+    F1, answers a question lists with ``"match": "all"`` are joined, as a complete answer would give them."""
+    listed = tuple(a for a in q.get("answers", []) if a)
+    match_all = q.get("match") == "all"
+    answers = (", ".join(listed),) if match_all and len(listed) > 1 else listed
+    source = q.get("source")
+    return EvalQuestion(qid, q["question"], answers, bool(q.get("answerable", bool(listed))),
+                        frozenset({Path(source).stem} if source else ()),
+                        extra={"listed": list(listed), "match_all": match_all})
+
+
 def _seed(shared: Path) -> Dataset:
-    """The seed questions: answers a question lists with ``"match": "all"`` must all appear, so their gold is
-    the list joined, as a complete answer would give it."""
+    """The seed questions over the two seed articles."""
     path = shared / "eval" / "seed-questions.jsonl"
     if not path.is_file():
         raise FileNotFoundError(f"{path} not found: set ARTICLE_QA_DATASETS_DIR to the shared/datasets folder")
-    questions = []
-    for q in _jsonl(path):
-        answers = tuple(a for a in q.get("answers", []) if a)
-        if q.get("match") == "all" and len(answers) > 1:
-            answers = (", ".join(answers),)
-        source = q.get("source")
-        questions.append(EvalQuestion(str(q["id"]), q["question"], answers, bool(answers),
-                                      frozenset({Path(source).stem} if source else ())))
-    return Dataset(SEED, shared / "articles", questions)
+    questions = [_office_question(q, str(q["id"])) for q in _jsonl(path)]
+    return Dataset(SEED, shared / "articles", questions, article_folders=(shared / "articles",))
+
+
+def _campus(folder: Path, seed_articles: Path) -> Dataset:
+    """campus-news: its questions and two-turn conversations over its articles and the seed articles together."""
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder} not found: set ARTICLE_QA_DATASETS_DIR to the shared/datasets folder")
+    questions = [_office_question(q, str(q["id"])) for q in _jsonl(folder / "questions.jsonl")]
+    conversations = []
+    path = folder / "conversations.jsonl"
+    for c in _jsonl(path) if path.is_file() else []:
+        turns = tuple(_office_question(t, f"{c['id']}.{i + 1}") for i, t in enumerate(c["turns"]))
+        conversations.append(Conversation(str(c["id"]), turns))
+    return Dataset("campus-news", folder, questions, conversations=conversations,
+                   article_folders=(seed_articles, folder / "articles"))

@@ -48,6 +48,17 @@ def contains_answer(text: str, answers: Iterable[str]) -> bool:
     return any(f" {normalize(a)} " in norm for a in answers if normalize(a))
 
 
+def office_right(answer: str | None, listed: Sequence[str], match_all: bool) -> bool:
+    """The office sets' rule: the answer contains a listed string (every one with ``match_all``) after SQuAD
+    normalisation; with nothing listed, only an abstention is right."""
+    if not listed:
+        return answer is None
+    if answer is None:
+        return False
+    hits = [contains_answer(answer, [a]) for a in listed]
+    return all(hits) if match_all else any(hits)
+
+
 def recall_at(ranked: Sequence[str], gold: set[str], k: int) -> float:
     return float(bool(gold & set(ranked[:k]))) if gold else float("nan")
 

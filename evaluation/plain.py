@@ -16,7 +16,7 @@ from index.embedding import Embedder
 from index.retriever import HybridRetriever, RetrievalConfig, ScoredChunk, SearchFilters
 from qa.generation.constraint import NONE
 from qa.readers.generative import GeneratorProvider
-from qa.records import Answer, AnswerMode
+from qa.records import Answer, AnswerMode, Turn
 
 PLAIN_CHUNKS = 3  # passages shown, as in the baseline measured before the answering stages existed
 PLAIN_MAX_TOKENS = 32
@@ -39,9 +39,12 @@ class PlainPipeline:
         return list(self.retriever.search(query, k, filters).hits)
 
     def ask(self, question: str, top_k: int | None = None, filters: SearchFilters | None = None,
-            mode: AnswerMode | str | None = None, as_of: date | None = None) -> Answer:
+            mode: AnswerMode | str | None = None, as_of: date | None = None,
+            history: tuple[Turn, ...] = ()) -> Answer:
+        """The plain baseline reads the question alone: a follow-up searches with the turns before it prepended."""
         started = time.perf_counter()
-        hits = self.retriever.search(question, max(PLAIN_CHUNKS, top_k or 0), filters).hits
+        search = " ".join([*(t.question for t in history[-1:]), question])
+        hits = self.retriever.search(search, max(PLAIN_CHUNKS, top_k or 0), filters).hits
         passages = "\n".join(f"[{i}] {' '.join(h.chunk.text.split())}" for i, h in enumerate(hits[:PLAIN_CHUNKS], 1))
         messages = [{"role": "system", "content": PLAIN_PROMPT},
                     {"role": "user", "content": f"Passages:\n{passages}\nQuestion: {question}"}]

@@ -22,7 +22,7 @@ from index.retriever import ScoredChunk, SearchFilters
 from ingest.cleaning import slugify
 from ingest.pipeline import build_snapshot
 from qa.pipeline import AnswerPipeline
-from qa.records import Answer, AnswerMode
+from qa.records import Answer, AnswerMode, Turn
 
 Progress = Callable[[int, int], None]
 
@@ -31,7 +31,8 @@ class Asker(Protocol):
     """What a benchmark asks: the answering pipeline, or the plain baseline it is compared with."""
 
     def ask(self, question: str, top_k: int | None = None, filters: SearchFilters | None = None,
-            mode: AnswerMode | str | None = None, as_of: date | None = None) -> Answer: ...
+            mode: AnswerMode | str | None = None, as_of: date | None = None,
+            history: tuple[Turn, ...] = ()) -> Answer: ...
 
     def search(self, query: str, k: int, filters: SearchFilters | None = None) -> list[ScoredChunk]: ...
 
@@ -206,7 +207,7 @@ def error_analysis(predictions: list[dict[str, Any]], found_key: str) -> dict[st
     for p in predictions:
         if not p["answerable"]:
             counts["correct" if p["abstained"] else "answered_unanswerable"] += 1
-        elif p["f1"] >= 0.5:
+        elif p["right"] if "right" in p else p["f1"] >= 0.5:
             counts["correct"] += 1
         elif not p.get(found_key):
             counts["retrieval_miss"] += 1
@@ -250,24 +251,75 @@ class NewsRunner(Runner):
         return self.base_report(metrics, predictions)
 
 
-class SeedRunner(Runner):
-    """The seed questions over the seed articles: the service's own use, small enough for every change."""
+class OfficeRunner(Runner):
+    """The office's own kind of articles and questions (the seed set, campus-news): every question, then each
+    conversation's turns in order with the earlier turns as history, scored by the office rule (the answer
+    contains a listed string)."""
 
     def articles_folder(self, root: Path) -> Path:
-        return self.dataset.folder
+        folders = self.dataset.article_folders
+        if len(folders) == 1:
+            return folders[0]
+        articles_dir = root / "articles"
+        articles_dir.mkdir(parents=True, exist_ok=True)
+        wanted = {f.name: f for folder in folders for f in sorted(folder.iterdir()) if f.is_file()}
+        for stale in articles_dir.iterdir():
+            if stale.name not in wanted:
+                stale.unlink()
+        for name, source in wanted.items():
+            target = articles_dir / name
+            if not target.is_file() or target.read_bytes() != source.read_bytes():
+                target.write_bytes(source.read_bytes())
+        return articles_dir
+
+    def score(self, q: EvalQuestion, result: Answer, **extra: Any) -> dict[str, Any]:
+        ranked = ranked_articles(list(result.hits))
+        right = m.office_right(result.answer, q.extra.get("listed", q.answers), bool(q.extra.get("match_all")))
+        return self.prediction(q, result, found=bool(set(ranked[:3]) & self.gold_articles(q)) or not q.gold_docs,
+                               right=right, listed=list(q.extra.get("listed", q.answers)),
+                               match_all=bool(q.extra.get("match_all")), **extra)
 
     def run(self, answerer: Asker, progress: Progress | None = None) -> EvalReport:
         predictions = []
-        for i, q in enumerate(self.questions):
-            result = answerer.ask(q.question, self.options.top_k, None, self.options.mode)
-            ranked = ranked_articles(list(result.hits))
-            predictions.append(self.prediction(q, result, found=bool(set(ranked[:3]) & self.gold_articles(q))))
+        total = len(self.questions) + sum(len(c.turns) for c in self.dataset.conversations)
+        done = 0
+        for q in self.questions:
+            predictions.append(self.score(q, answerer.ask(q.question, self.options.top_k, None, self.options.mode)))
+            done += 1
             if progress:
-                progress(i + 1, len(self.questions))
-        metrics: dict[str, Any] = dict(_answer_metrics(predictions))
-        metrics["right"] = sum(p["f1"] >= 0.5 or (not p["answerable"] and p["abstained"]) for p in predictions)
-        metrics["errors"] = error_analysis(predictions, "found")
-        return self.base_report(metrics, predictions)
+                progress(done, total)
+        for conversation in self.dataset.conversations:
+            history: list[Turn] = []
+            for turn, q in enumerate(conversation.turns, start=1):
+                result = answerer.ask(q.question, self.options.top_k, None, self.options.mode,
+                                      history=tuple(history))
+                predictions.append(self.score(q, result, conversation=conversation.id, turn=turn,
+                                              rewritten=result.rewritten_question))
+                history.append(Turn(q.question, result.answer, tuple(c.article_id for c in result.citations),
+                                    result.rewritten_question))
+                done += 1
+                if progress:
+                    progress(done, total)
+        return self.base_report(office_metrics(predictions), predictions)
+
+
+def office_metrics(predictions: list[dict[str, Any]]) -> dict[str, Any]:
+    """Right counts by the office rule: questions, unanswerable ones abstained, follow-ups, plus SQuAD scores."""
+    single = [p for p in predictions if "conversation" not in p]
+    metrics: dict[str, Any] = dict(_answer_metrics(single))
+    metrics["right"] = sum(p["right"] for p in single)
+    metrics["questions"] = len(single)
+    unanswerable = [p for p in single if not p["answerable"]]
+    if unanswerable:
+        metrics["unanswerable_abstained"] = sum(p["abstained"] for p in unanswerable)
+        metrics["unanswerable"] = len(unanswerable)
+    followups = [p for p in predictions if p.get("turn", 1) > 1]
+    if followups:
+        metrics["followups_right"] = sum(p["right"] for p in followups)
+        metrics["followups"] = len(followups)
+        metrics["first_turns_right"] = sum(p["right"] for p in predictions if p.get("turn") == 1)
+    metrics["errors"] = error_analysis(predictions, "found")
+    return metrics
 
 
 class SquadRunner(Runner):
@@ -372,7 +424,8 @@ RUNNERS: dict[str, type[Runner]] = {
     "realtimeqa-news": NewsRunner,
     "squad2-dev-half": SquadRunner,
     "rgb-en-fact": RgbRunner,
-    "seed-questions": SeedRunner,
+    "seed-questions": OfficeRunner,
+    "campus-news": OfficeRunner,
     "beir-scifact": BeirRunner,
 }
 

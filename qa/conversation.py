@@ -26,7 +26,8 @@ CONNECTORS = {"of", "for", "between", "&"}
 DETERMINERS = {"the", "a", "an"}
 PERSONAL = {"he", "she", "him", "they", "them", "his", "her", "their", "hers", "theirs"}
 ARTICLE_REF = re.compile(
-    r"\b(?:that|this|the same|the previous|the last|the above|the cited)\s+(?:article|story|report|piece|news item)\b",
+    r"\b(?:that|this|the same|the previous|the last|the above|the cited)\s+(?:article|story|report|piece|news item)\b"
+    r"|\bthe\s+(?:article|story|piece)\b(?!\s+(?:about|on|of|from|in)\b)",
     re.IGNORECASE)
 ELLIPSIS = re.compile(r"^\s*(?:and|but|so|also|what about|how about|and what about)\b[\s,]*(?P<rest>.*?)[\s?.!]*$",
                       re.IGNORECASE)
@@ -186,6 +187,8 @@ class RuleRewriter:
                 result = previous + "?"
             elif wh_rest and len(rest.split()) <= len(wh_rest.split()) + 1:
                 result = self._ask_again(previous, rest, topic)
+            elif wh_rest:  # "and who edited the article?" is a whole question: only the "and" goes
+                result = f"{rest[:1].upper()}{rest[1:]}?"
             else:
                 result = previous.replace(topic, rest, 1) + "?" if topic in previous else f"{rest}?"
             why.append("elliptical follow-up completed from the previous question")

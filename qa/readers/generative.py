@@ -22,6 +22,7 @@ class GenerativeConfig:
     max_tokens: int = 24  # longest answer the model may write (answers are short phrases)
     examples: bool = True  # show the worked examples (a cached prefix, so nearly free after the first request)
     best_last: bool = True  # the best passage goes last, next to the question: small models favour what they read last
+    credits: bool = True  # show each shown article's credit lines (byline, editor, source office) as a passage
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class _Segment:
 
 
 GeneratorProvider = Callable[[], Generator]
+CREDIT_FIELDS = ("byline", "editor", "source_office")  # article metadata whose lines the model may copy from
 
 
 class GenerativeReader:
@@ -65,10 +67,37 @@ class GenerativeReader:
             segments.append(_Segment(p, p.start, p.text))
         return segments
 
+    @staticmethod
+    def _credits(passages: tuple[Passage, ...]) -> tuple[Passage, ...]:
+        """One passage per shown article holding its credit lines ("Written by: ...", "Edited by: ...",
+        "Source: ..."), where they lie outside what is shown: who wrote or published an article is asked about
+        that article, but its credits sit at its end, far from the evidence sentences."""
+        out: list[Passage] = []
+        seen: set[str] = set()
+        for p in passages:
+            article = p.article
+            if article.id in seen:
+                continue
+            seen.add(article.id)
+            lines = sorted(_line_around(article.text, *article.metadata_spans[name])
+                           for name in CREDIT_FIELDS if name in article.metadata_spans)
+            lines = [(a, b) for a, b in dict.fromkeys(lines)
+                     if not any(q.article.id == article.id and q.start <= a and b <= q.end for q in passages)]
+            groups: list[tuple[int, int]] = []
+            for a, b in lines:
+                if groups and not article.text[groups[-1][1]:a].strip():
+                    groups[-1] = (groups[-1][0], b)
+                else:
+                    groups.append((a, b))
+            out += [Passage(article, a, b, p.rank) for a, b in groups]
+        return tuple(out)
+
     def stream(self, query: Query, evidence: EvidenceSet, rival: str | None = None) -> Iterator[Piece | Generated]:
         """The reading's pieces, then the result; ``rival`` (the extractive answer) is also scored by the model
         when it differs from the generated one, so the decision can weigh both on the same scale."""
         passages = tuple(reversed(evidence.passages)) if self.config.best_last else evidence.passages
+        if self.config.credits:
+            passages = self._credits(passages) + passages
         segments = self._segments(passages)
         shown = [PromptPassage(p.article.title, p.article.date, p.text) for p in passages]
         messages = reading_messages(query.text, shown, query.as_of, self.config.examples)
@@ -132,6 +161,13 @@ def _unfold(original: str, start: int, end: int) -> tuple[int, int] | None:
     if end > len(mapping) or start >= end:
         return None
     return mapping[start], mapping[end - 1] + 1
+
+
+def _line_around(text: str, start: int, end: int) -> tuple[int, int]:
+    """The whole line of ``text`` holding ``start:end`` (a credit line with its label)."""
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end)
+    return line_start, len(text) if line_end < 0 else line_end
 
 
 def _sentence_around(text: str, start: int, end: int) -> tuple[int, int]:

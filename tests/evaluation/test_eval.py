@@ -120,6 +120,28 @@ def test_cross_validation_decides_each_question_without_it() -> None:
     assert cross_validated({"toy": data[:3]}, "extractive") == {}
 
 
+def test_the_office_sets_weigh_as_much_as_all_public_ones_together() -> None:
+    """A threshold that serves a public set by withholding the office's right answers loses: a small office
+    set whose right answers score low is fitted on (below the public minimum) and half the objective."""
+    from evaluation.calibration import OFFICE_SHARE, Option, Row, dataset_shares, fit_rows
+    from qa.decision import DecisionFeatures
+
+    shares = dataset_shares(["campus-news-auto", "seed-questions", "squad2-dev-half", "realtimeqa-news"])
+    assert shares["campus-news-auto"] + shares["seed-questions"] == OFFICE_SHARE
+    assert shares["squad2-dev-half"] == shares["realtimeqa-news"] == (1 - OFFICE_SHARE) / 2
+    public = []
+    for i in range(200):  # the public set: low reader scores are wrong answers to unanswerable questions
+        right = i % 2 == 0
+        option = Option("yes" if right else "wrong", DecisionFeatures(reader=0.8 if right else 0.3))
+        public.append(Row((option,), ("yes",) if right else (), 0.5))
+    office = [Row((Option("Lang Lang", DecisionFeatures(reader=0.3)),), ("Lang Lang",), 0.5,
+                  listed=("Lang Lang",)) for _ in range(20)]
+    alone = fit_rows({"squad2-dev-half": public}, "extractive")
+    both = fit_rows({"squad2-dev-half": public, "campus-news": office}, "extractive")
+    assert alone.model.probability(office[0].options[0].features) < alone.model.threshold
+    assert both.model.probability(office[0].options[0].features) >= both.model.threshold
+
+
 def test_noise_rates_out_of_range_are_a_clear_error() -> None:
     proc = subprocess.run([sys.executable, "-m", "cli.main", "eval", "rgb-en-fact", "--noise", "0,2"], cwd=ROOT,
                           capture_output=True, text=True, timeout=60)
@@ -130,3 +152,27 @@ def test_unknown_dataset_is_a_clear_error(tmp_path: Path) -> None:
     proc = subprocess.run([sys.executable, "-m", "cli.main", "eval", "nope"], cwd=ROOT, capture_output=True,
                           text=True, timeout=60)
     assert proc.returncode == 2 and "invalid choice" in proc.stderr
+
+
+def test_office_rule_counts_contained_answers() -> None:
+    assert m.office_right("on 28 February 2025", ["28 February"], False)
+    assert not m.office_right("Paul Wong", ["Cheng Yuet-ying"], False)
+    assert m.office_right("Qiao Jie and Keith Brennan", ["Qiao Jie", "Keith Brennan"], True)
+    assert not m.office_right("Qiao Jie", ["Qiao Jie", "Keith Brennan"], True)
+    assert m.office_right(None, [], False) and not m.office_right("x", [], False)
+
+
+def test_campus_news_runs_questions_and_follow_ups_over_seed_and_campus_articles(tmp_path: Path) -> None:
+    """The office's own kind of questions: the campus articles served with the seed articles, each follow-up
+    asked with the turn before it as history."""
+    settings = Settings(datasets_dir=DATASETS, eval_dir=tmp_path)
+    runner = runner_for(settings, EvalOptions("campus-news", sample=5, seed=2))
+    report = runner.run(runner.build_index())
+    served = {p.name for p in (tmp_path / "campus-news" / "articles").iterdir()}
+    assert {"pkuhsc-manchester-joint-webinar.txt", "igem-gold-medal.txt"} <= served
+    metrics = report.metrics
+    assert metrics["questions"] == 5 and metrics["followups"] == len(runner.dataset.conversations) == 6
+    assert 0 <= metrics["right"] <= 5 and 0 <= metrics["followups_right"] <= 6
+    second = [p for p in report.predictions if p.get("turn") == 2]
+    assert len(second) == 6 and sum(bool(p["rewritten"]) for p in second) >= 3, "follow-ups are made standalone"
+    assert all("listed" in p and "right" in p for p in report.predictions)
