@@ -66,8 +66,8 @@ def txtai_answers(dataset: Dataset, python: Path, settings: Settings, work: Path
     work.mkdir(parents=True, exist_ok=True)
     docs = documents(dataset)
     (work / "documents.jsonl").write_text("".join(json.dumps(d) + "\n" for d in docs), encoding="utf-8")
-    (work / "questions.jsonl").write_text("".join(json.dumps({"id": q.id, "question": q.question}) + "\n"
-                                                  for q, _ in asked(dataset)), encoding="utf-8")
+    questions = [{"id": q.id, "question": q.question, "as_of": q.as_of} for q, _ in asked(dataset)]
+    (work / "questions.jsonl").write_text("".join(json.dumps(q) + "\n" for q in questions), encoding="utf-8")
     server = LocalServer(str(resolve(settings.generator_model)), settings.generator_ctx, settings.generator_threads)
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
     try:

