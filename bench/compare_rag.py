@@ -62,7 +62,11 @@ def score(q: EvalQuestion, answer: str | None, office: bool) -> float:
     return m.answer_scores(answer, q.answers)[1]
 
 
-def txtai_answers(dataset: Dataset, python: Path, settings: Settings, work: Path) -> dict[str, Any]:
+def txtai_answers(dataset: Dataset, python: Path, settings: Settings, work: Path, reuse: bool) -> dict[str, Any]:
+    """txtai's answers, made in the peers' venv (or read back from ``work`` with ``reuse``)."""
+    if reuse and (work / "answers-txtai.json").is_file():
+        kept: dict[str, Any] = json.loads((work / "answers-txtai.json").read_text(encoding="utf-8"))
+        return kept
     work.mkdir(parents=True, exist_ok=True)
     docs = documents(dataset)
     (work / "documents.jsonl").write_text("".join(json.dumps(d) + "\n" for d in docs), encoding="utf-8")
@@ -118,6 +122,7 @@ def main() -> None:
                         help="the peers' venv (created if missing)")
     parser.add_argument("--reports", type=Path, help="folder of `article-qa eval` reports to reuse (default mode)")
     parser.add_argument("--work", type=Path, help="folder for the peers' inputs and answers")
+    parser.add_argument("--reuse", action="store_true", help="reuse txtai's answers already in --work")
     args = parser.parse_args()
 
     settings = Settings()
@@ -126,7 +131,7 @@ def main() -> None:
     result: dict[str, Any] = {"generator": settings.generator_model, "datasets": {}}
     for name in [d for d in args.datasets.split(",") if d]:
         dataset = load_dataset(name, settings.datasets_dir)
-        peer = txtai_answers(dataset, python, settings, work / name)
+        peer = txtai_answers(dataset, python, settings, work / name, args.reuse)
         ours = article_qa_report(name, args.reports, work / name)
         mine = {p["id"]: p["prediction"] for p in ours["predictions"]}
         ours_seconds = [sum(v for k, v in p["timings_ms"].items() if k != "first_token") / 1000

@@ -226,8 +226,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             return EXIT_ERROR
         reports[report.stem] = load_predictions(report)
     if args.fit:
+        baseline = DecisionModels.load().model(args.fit)  # the packaged decision a refit must not fall behind
         try:
-            result = fit_reports(reports, args.fit)
+            result = fit_reports(reports, args.fit, baseline=baseline)
         except ValueError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return EXIT_ERROR
@@ -235,7 +236,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         current = DecisionModels.load(target) if target.is_file() else DecisionModels({})
         command = "article-qa calibrate " + " ".join(str(r) for r in args.reports) + f" --fit {args.fit}"
         fitted_on = {**current.fitted_on, args.fit: {"reports": sorted(reports), "command": command,
-                                                     "objective": OBJECTIVE}}
+                                                     "objective": OBJECTIVE,
+                                                     "office_share_of_loss": result.office_share}}
         DecisionModels({**current.models, args.fit: result.model}, fitted_on).save(target)
         series = {f"{name} (fitted)": points for name, points in result.per_dataset.items()}
         for name, points in result.per_dataset.items():
@@ -247,9 +249,10 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         print("reliability (bin, mean confidence, share right, answers): "
               + "; ".join(f"{lo:.1f}: {p:.2f}/{acc:.2f} ({n})" for lo, p, acc, n in result.reliability.bins))
         print(f"expected calibration error {result.reliability.ece:.3f}")
-        for name, figures in cross_validated(result.data, args.fit).items():
+        for name, figures in cross_validated(result.data, args.fit, baseline=baseline).items():
             print(f"cross-validated (5 folds, each question decided by a model fitted without it), {name}: {figures}")
-        print(f"threshold {result.model.threshold:.3f} ({OBJECTIVE}); model written to {target}; "
+        print(f"threshold {result.model.threshold:.3f}, office share of the loss {result.office_share:g} "
+              f"({OBJECTIVE}); model written to {target}; "
               f"serve it with ARTICLE_QA_DECISION_MODEL={target}")
         calibration = result.reliability
     else:

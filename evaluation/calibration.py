@@ -177,9 +177,11 @@ class FitResult:
     per_dataset: dict[str, list[Point]]
     reliability: Reliability
     data: dict[str, list[Row]]
+    office_share: float  # the office's share of the logistic loss the objective picked
 
 
-def fit_reports(reports: dict[str, list[dict[str, Any]]], reader: str, l2: float = 1.0) -> FitResult:
+def fit_reports(reports: dict[str, list[dict[str, Any]]], reader: str, l2: float = 1.0,
+                baseline: LogisticModel | None = None) -> FitResult:
     """Fit one reader's decision on several datasets' reports, weighted by ``dataset_shares``.
 
     Label: the candidate answer is right (F1 >= 0.5 to an answerable question). Threshold: the one that
@@ -188,16 +190,19 @@ def fit_reports(reports: dict[str, list[dict[str, Any]]], reader: str, l2: float
     data = {name: rs for name, predictions in reports.items() if (rs := rows(predictions))}
     if not data:
         raise ValueError("the reports hold no recorded features; rerun `article-qa eval` with this version")
-    return fit_rows(data, reader, l2)
+    return fit_rows(data, reader, l2, baseline)
 
 
 MIN_ROWS_TO_FIT = 50  # a public dataset with fewer questions only helps choose the threshold, too few to fit weights on
-MAX_LOSS_F1 = 1.0  # the threshold may cost any one dataset at most this much F1 against answering everything
-OFFICE_SHARE = 0.5  # the office's own sets together weigh this share of the fit and of the threshold's objective
-OBJECTIVE = (f"weights: logistic regression in which the office's sets ({', '.join(OFFICE)}) together weigh "
-             f"{OFFICE_SHARE:.0%} and the public datasets of >= {MIN_ROWS_TO_FIT} questions share the rest equally; "
-             f"threshold: best weighted mean F1 (the same shares) among those costing no dataset more than "
-             f"{MAX_LOSS_F1:g} F1 against answering everything")
+MAX_LOSS_F1 = 1.0  # a refit may cost no dataset more F1 than this, against answering all or the decision it replaces
+OFFICE_SHARE = 0.5  # the office's own sets together weigh this share of the objective choosing weights and threshold
+FIT_SHARES = (0.0, 0.1, 0.2, 0.3, 0.5)  # office shares of the logistic loss tried; the objective picks one
+OBJECTIVE = (f"weights: logistic regression on the office's sets ({', '.join(OFFICE)}) and the public datasets of "
+             f">= {MIN_ROWS_TO_FIT} questions, the office's share of the loss one of "
+             f"{', '.join(map(str, FIT_SHARES))}; "
+             f"that share and the threshold: best weighted mean F1 (office sets {OFFICE_SHARE:.0%}, public sets the "
+             f"rest equally) among those costing no dataset more than {MAX_LOSS_F1:g} F1 against answering "
+             "everything or against the decision being replaced")
 
 
 def is_office(name: str) -> bool:
@@ -205,31 +210,24 @@ def is_office(name: str) -> bool:
     return any(name == o or name.startswith(f"{o}-") for o in OFFICE)
 
 
-def dataset_shares(names: list[str]) -> dict[str, float]:
-    """Each dataset's share of the objective: the office sets split ``OFFICE_SHARE``, public sets the rest.
+def dataset_shares(names: list[str], office_share: float = OFFICE_SHARE) -> dict[str, float]:
+    """Each dataset's share: the office sets split ``office_share``, public sets the rest.
 
-    So a weight or threshold that serves a public benchmark by withholding the office's right answers loses.
+    With the default share the objective weighs the office as much as all public benchmarks together, so a
+    weight or threshold that serves a public benchmark by withholding the office's right answers loses.
     """
     office = [n for n in names if is_office(n)]
     public = [n for n in names if not is_office(n)]
     if not office or not public:
         return {n: 1.0 / len(names) for n in names}
-    return {**{n: OFFICE_SHARE / len(office) for n in office},
-            **{n: (1.0 - OFFICE_SHARE) / len(public) for n in public}}
+    return {**{n: office_share / len(office) for n in office},
+            **{n: (1.0 - office_share) / len(public) for n in public}}
 
 
-def fit_rows(data: dict[str, list[Row]], reader: str, l2: float = 1.0) -> FitResult:
-    """Weights by L2-regularised logistic regression; then the threshold.
-
-    Objective of the threshold: the best weighted mean F1 over the datasets (an abstention is right exactly on
-    unanswerable questions; the office's sets weigh ``OFFICE_SHARE``) among the thresholds that cost no
-    dataset more than ``MAX_LOSS_F1`` against answering everything, so abstaining more on one kind of
-    question never buys its F1 with another's.
-    """
-    family = "extractive" if reader == "extractive" else "generative"
+def _fit_weights(data: dict[str, list[Row]], family: str, office_share: float, l2: float) -> LogisticModel:
     features, labels, weights = [], [], []
     fitting = {name: rs for name, rs in data.items() if len(rs) >= MIN_ROWS_TO_FIT or is_office(name)} or data
-    shares = dataset_shares(list(fitting))
+    shares = dataset_shares(list(fitting), office_share)
     for name, rs in fitting.items():
         for r in rs:
             for option in r.options:
@@ -237,22 +235,43 @@ def fit_rows(data: dict[str, list[Row]], reader: str, l2: float = 1.0) -> FitRes
                 labels.append(int(r.right(option.text)))
                 weights.append(shares[name] / (len(rs) * len(r.options)))
     scale = len(weights) / sum(weights)
-    model = fit(features, labels, FEATURES[family], [w * scale for w in weights], l2=l2)
-    per_dataset = {name: sweep(rs, model) for name, rs in data.items()}
-    objective = dataset_shares(list(per_dataset))
-    means = [sum(objective[name] * points[i].f1 for name, points in per_dataset.items())
-             for i in range(len(THRESHOLDS))]
-    floor = {name: points[0].f1 - MAX_LOSS_F1 for name, points in per_dataset.items()}
-    allowed = [i for i in range(len(THRESHOLDS))
-               if all(points[i].f1 >= floor[name] for name, points in per_dataset.items())] or [0]
-    chosen = max(allowed, key=lambda i: (means[i], -abs(THRESHOLDS[i] - 0.5)))
+    return fit(features, labels, FEATURES[family], [w * scale for w in weights], l2=l2)
+
+
+def fit_rows(data: dict[str, list[Row]], reader: str, l2: float = 1.0,
+             baseline: LogisticModel | None = None) -> FitResult:
+    """Weights by L2-regularised logistic regression (the office's share of the loss among ``FIT_SHARES``);
+    then the threshold.
+
+    Objective of the share and threshold: the best weighted mean F1 over the datasets (an abstention is right
+    exactly on unanswerable questions; the office's sets weigh ``OFFICE_SHARE``) among the choices that cost no
+    dataset more than ``MAX_LOSS_F1`` against answering everything or against ``baseline`` (the decision being
+    replaced), so abstaining more on one kind of question never buys its F1 with another's, and a refit
+    never buys the office's answers with a public benchmark's. Where no choice keeps both floors, the
+    baseline's are kept (no figure falls); where none keeps those either, the best objective wins.
+    """
+    family = "extractive" if reader == "extractive" else "generative"
+    objective = dataset_shares(list(data))
+    before = {name: replay(rs, baseline)["f1"] for name, rs in data.items()} if baseline else {}
+    choices = []  # (floors kept: 2 both, 1 the baseline's only, 0 neither; weighted mean F1; ...)
+    for share in FIT_SHARES:
+        model = _fit_weights(data, family, share, l2)
+        per_dataset = {name: sweep(rs, model) for name, rs in data.items()}
+        for i in range(len(THRESHOLDS)):
+            f1 = {name: points[i].f1 for name, points in per_dataset.items()}
+            answer_all = all(f1[name] >= points[0].f1 - MAX_LOSS_F1 for name, points in per_dataset.items())
+            kept = all(f1[name] >= before.get(name, 0.0) - MAX_LOSS_F1 for name in data)
+            level = 2 if kept and answer_all else 1 if kept and baseline else int(answer_all and not baseline)
+            mean = sum(objective[name] * f1[name] for name in data)
+            choices.append((level, mean, -abs(THRESHOLDS[i] - 0.5), share, i, model, per_dataset))
+    _, _, _, share, chosen, model, per_dataset = max(choices, key=lambda c: c[:3])
     tuned = LogisticModel(model.features, model.weights, model.bias, THRESHOLDS[chosen], model.mean, model.scale)
     pooled = [r for rs in data.values() for r in rs]
-    return FitResult(reader, tuned, per_dataset, reliability(pooled, tuned), data)
+    return FitResult(reader, tuned, per_dataset, reliability(pooled, tuned), data, share)
 
 
-def cross_validated(data: dict[str, list[Row]], reader: str, folds: int = 5,
-                    l2: float = 1.0) -> dict[str, dict[str, float]]:
+def cross_validated(data: dict[str, list[Row]], reader: str, folds: int = 5, l2: float = 1.0,
+                    baseline: LogisticModel | None = None) -> dict[str, dict[str, float]]:
     """Out-of-sample figures: each question is decided by a model (weights and threshold) fitted without it.
 
     Questions are split into ``folds`` interleaved folds per dataset (RGB's settings of one question stay
@@ -266,7 +285,7 @@ def cross_validated(data: dict[str, list[Row]], reader: str, folds: int = 5,
         kept = {n: rs for n, rs in train.items() if rs}
         if not kept:
             continue
-        model = fit_rows(kept, reader, l2).model
+        model = fit_rows(kept, reader, l2, baseline).model
         for name, rs in data.items():
             for i, r in enumerate(rs):
                 if _fold(r, i) % folds == k:

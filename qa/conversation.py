@@ -51,17 +51,20 @@ class Rewrite:
 
 
 ArticleFinder = Callable[[str], str | None]
+TitleLookup = Callable[[str], str | None]  # an article id's headline, for naming "that article" by its title
 
 
 class QuestionRewriter(Protocol):
-    def rewrite(self, question: str, history: Sequence[Turn], find_article: ArticleFinder | None = None) -> Rewrite:
+    def rewrite(self, question: str, history: Sequence[Turn], find_article: ArticleFinder | None = None,
+                title_of: TitleLookup | None = None) -> Rewrite:
         ...
 
 
 class NoRewriter:
     """Answers every question as asked (for clients that send standalone questions)."""
 
-    def rewrite(self, question: str, history: Sequence[Turn], find_article: ArticleFinder | None = None) -> Rewrite:
+    def rewrite(self, question: str, history: Sequence[Turn], find_article: ArticleFinder | None = None,
+                title_of: TitleLookup | None = None) -> Rewrite:
         return Rewrite(question)
 
 
@@ -157,7 +160,8 @@ class RuleRewriter:
         last = history[-1] if history else None
         return None, None, last
 
-    def rewrite(self, question: str, history: Sequence[Turn], find_article: ArticleFinder | None = None) -> Rewrite:
+    def rewrite(self, question: str, history: Sequence[Turn], find_article: ArticleFinder | None = None,
+                title_of: TitleLookup | None = None) -> Rewrite:
         text = " ".join(question.split())
         if not history or not text:
             return Rewrite(text)
@@ -174,7 +178,9 @@ class RuleRewriter:
             cited = (found,) if found else ()
         if ARTICLE_REF.search(result) and cited:
             article_ids = frozenset(cited)
-            about = f"the article about {_mid_sentence(topic)}" if topic else "the article"
+            title = title_of(next(iter(cited))) if title_of is not None and len(set(cited)) == 1 else None
+            about = (f'the article "{title}"' if title  # the headline is what the article's own passages match
+                     else f"the article about {_mid_sentence(topic)}" if topic else "the article")
             result = ARTICLE_REF.sub(about, result, count=1)
             why.append("that article -> the previously cited article")
 

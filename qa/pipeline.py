@@ -112,6 +112,10 @@ class AnswerPipeline:
         hits = self.retrieval.retriever.search(text, 1).hits
         return hits[0].article.id if hits else None
 
+    def article_title(self, article_id: str) -> str | None:
+        article = self.snapshot.articles.get(article_id)
+        return article.title if article is not None else None
+
     def ask(self, question: str, top_k: int | None = None, filters: SearchFilters | None = None,
             mode: AnswerMode | str | None = None, as_of: date | None = None,
             history: tuple[Turn, ...] = ()) -> Answer:
@@ -135,7 +139,7 @@ class AnswerPipeline:
             timings[name] = (now - clock) * 1000
             clock = now
 
-        query = self.question.run(request, self.default_mode, self.find_article)
+        query = self.question.run(request, self.default_mode, self.find_article, self.article_title)
         use_generator = query.mode == AnswerMode.GENERATIVE or (
             query.mode == AnswerMode.AUTO and self.generative is not None)
         if query.mode == AnswerMode.GENERATIVE and self.generative is None:

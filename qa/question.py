@@ -112,6 +112,7 @@ def _first_noun(tokens: list[str]) -> tuple[str, ...]:
 
 
 ArticleFinder = Callable[[str], str | None]
+TitleLookup = conversation.TitleLookup
 
 
 class QuestionStage:
@@ -135,9 +136,9 @@ class QuestionStage:
         return cleaned
 
     def run(self, request: AskInput, default_mode: AnswerMode,
-            find_article: ArticleFinder | None = None) -> Query:
+            find_article: ArticleFinder | None = None, title_of: TitleLookup | None = None) -> Query:
         asked = self.validate(request.question)
-        rewrite = self.rewriter.rewrite(asked, list(request.history), find_article)
+        rewrite = self.rewriter.rewrite(asked, list(request.history), find_article, title_of)
         text = self.validate(rewrite.question)
         filters = request.filters
         if rewrite.article_ids is not None and (filters is None or filters.article_ids is None):

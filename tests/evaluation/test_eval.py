@@ -123,7 +123,7 @@ def test_cross_validation_decides_each_question_without_it() -> None:
 def test_the_office_sets_weigh_as_much_as_all_public_ones_together() -> None:
     """A threshold that serves a public set by withholding the office's right answers loses: a small office
     set whose right answers score low is fitted on (below the public minimum) and half the objective."""
-    from evaluation.calibration import OFFICE_SHARE, Option, Row, dataset_shares, fit_rows
+    from evaluation.calibration import MAX_LOSS_F1, OFFICE_SHARE, Option, Row, dataset_shares, fit_rows, replay
     from qa.decision import DecisionFeatures
 
     shares = dataset_shares(["campus-news-auto", "seed-questions", "squad2-dev-half", "realtimeqa-news"])
@@ -140,6 +140,10 @@ def test_the_office_sets_weigh_as_much_as_all_public_ones_together() -> None:
     both = fit_rows({"squad2-dev-half": public, "campus-news": office}, "extractive")
     assert alone.model.probability(office[0].options[0].features) < alone.model.threshold
     assert both.model.probability(office[0].options[0].features) >= both.model.threshold
+    # Against the decision it replaces, a refit may not buy the office's answers with a public set's F1.
+    kept = fit_rows({"squad2-dev-half": public, "campus-news": office}, "extractive", baseline=alone.model)
+    before = replay(public, alone.model)["f1"]
+    assert replay(public, kept.model)["f1"] >= before - MAX_LOSS_F1 > replay(public, both.model)["f1"]
 
 
 def test_noise_rates_out_of_range_are_a_clear_error() -> None:

@@ -110,6 +110,16 @@ def test_that_article_is_found_from_the_earlier_turns_text_alone() -> None:
     assert RuleRewriter().rewrite("Who wrote that article?", [bare], lambda _: None).article_ids is None
 
 
+def test_that_article_is_named_by_its_headline_when_the_title_is_known() -> None:
+    """The headline is what the article's own passages match, so the model reads the right article's lines."""
+    titles = {"pkuhsc-manchester-joint-webinar": "PKUHSC and Manchester Hold a Joint Webinar"}
+    rewrite = RuleRewriter().rewrite("Who wrote that article?", [CENTRE], title_of=titles.get)
+    assert rewrite.question == 'Who wrote the article "PKUHSC and Manchester Hold a Joint Webinar"?'
+    assert rewrite.article_ids == frozenset({"pkuhsc-manchester-joint-webinar"})
+    assert RuleRewriter().rewrite("Who wrote that article?", [CENTRE], title_of=lambda _: None).question == \
+        "Who wrote the article about the Manchester joint centre?"
+
+
 def test_chat_messages_become_turns() -> None:
     messages = [("system", "be brief"), ("user", "When was the Manchester joint centre founded?"),
                 ("assistant", "2014 [1]"), ("user", "Who hosted it?"), ("user", "And when?")]

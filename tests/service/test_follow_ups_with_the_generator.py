@@ -1,5 +1,6 @@
 """The seed follow-up ("Who wrote that article?" after the founding question) with the real generator, in every
-mode and over every API: the byline reaches the model as a passage it may copy from."""
+mode and over every API: the byline reaches the model as a passage it may copy from, and "that article" is
+named by its headline."""
 
 from __future__ import annotations
 
