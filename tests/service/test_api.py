@@ -6,6 +6,7 @@ import httpx
 import pytest
 
 from tests.conftest import LiveServer, SeedIndex, start_server
+from tests.service.test_openai_api import WHO_WROTE_IT
 
 
 def post_ask(server: LiveServer, body: Any, **kw: Any) -> httpx.Response:
@@ -158,5 +159,5 @@ def test_a_follow_up_works_from_chat_messages_alone(live_server: LiveServer) -> 
                    timeout=60)
     assert r.status_code == 200, r.text
     body = r.json()
-    assert body["rewritten_question"] == "Who wrote the article about the Manchester joint centre?"
+    assert body["rewritten_question"] == WHO_WROTE_IT
     assert body["answer"] == "Lang Lang" and body["citations"][0]["article_id"] == "pkuhsc-manchester-joint-webinar"
