@@ -82,13 +82,13 @@ class Settings(BaseSettings):
     watch_debounce_ms: int = 1500
     fault_delay_ms: int = Field(0, description="Pause between snapshot publish steps; only for crash tests.")
 
-    # issue 6: chat page (streaming, conversation, feedback)
+    # chat page: streaming, conversation, feedback
     conversation_rewriter: str = Field(
         "rules", description="How follow-up questions become standalone: rules (pronouns, ellipsis) or none.")
     conversation_turns: int = Field(3, description="How many earlier turns the rewriter looks back over.")
     feedback_file: str = Field("feedback.sqlite3", description="SQLite file in the data folder for answer ratings.")
     stream_ping_seconds: int = Field(15, description="Keep-alive comment interval of /ask/stream.")
-    # issue 5: serving, observability and limits
+    # serving: observability and limits
     generator_max_waiting: int = Field(
         2, description="Generative requests that may wait for the busy generator; more get 503 at once.")
     generator_wait_seconds: float = Field(
@@ -107,14 +107,14 @@ class Settings(BaseSettings):
     shutdown_grace_seconds: float = Field(
         10.0, description="On SIGTERM, how long in-flight requests may take to finish.")
 
-    # Issue 5 (performance)
+    # performance: shared encodes, threads, memory
     embedding_coalesce_max_texts: int = Field(
         64, description="Concurrent small encodes (up to this many texts together) share one forward pass; 0: off.")
     request_threads: int = Field(
         8, description="Requests answered at once (worker threads); more wait in line, which bounds memory.")
     malloc_arenas: int = Field(2, description="glibc malloc arenas for the service (0: glibc's default).")
 
-    # issue 13: feeds and sitemaps as sources
+    # sources: feeds and sitemaps
     feeds: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="RSS/Atom feed URLs articles are fetched from (comma-separated); "
         "`serve` polls them, `ingest` reads them once.")
@@ -135,7 +135,7 @@ class Settings(BaseSettings):
     feed_max_sitemaps: int = Field(20, description="Sitemaps read per poll, following a sitemap index.")
     feed_user_agent: str = Field(
         "article-qa/0.1 (+feed reader)", description="User-Agent sent with every download and matched in robots.txt.")
-    # issue 13: the OpenAI-compatible chat API
+    # the OpenAI-compatible chat API
     openai_api_key: SecretStr | None = Field(
         None, description="API key that clients of /v1 (the OpenAI-compatible chat API) must send as "
         "'Authorization: Bearer <key>'; unset: /v1 needs no key.")
@@ -150,7 +150,7 @@ class Settings(BaseSettings):
             return [u.strip() for u in text.split(",") if u.strip()]
         return value
 
-    # issue 14: index backends, distributed ingest, replicas
+    # index backends, distributed ingest, replicas
     index_backend: str = Field(
         "local", description="Where the index lives: local (snapshot files in the data folder) or milvus.")
     milvus_uri: str | None = Field(

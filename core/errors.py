@@ -85,7 +85,7 @@ class IndexBusyError(ArticleQAError):
     code = "index_busy"
 
 
-# issue 5: serving limits and write faults
+# serving limits and write faults
 class GeneratorTimeoutError(GeneratorBusyError):
     """A generation ran past its time limit and was stopped."""
 
@@ -108,7 +108,7 @@ class IndexWriteError(ArticleQAError):
     code = "index_write_failed"
 
 
-# issue 13: feeds and sitemaps as sources
+# sources: feeds and sitemaps
 class FeedError(ArticleQAError):
     """A feed, sitemap or article page could not be fetched or used; it is reported and skipped."""
 
@@ -169,14 +169,14 @@ class NotAFeedError(FeedError):
     code = "not_a_feed"
 
 
-# issue 14: index backends
+# index backends
 class IndexUnavailableError(ArticleQAError):
     """The index engine (a Milvus server or the embedded engine) cannot be reached or refused a call."""
 
     code = "index_unavailable"
 
 
-# issue 13: the OpenAI-compatible chat API
+# the OpenAI-compatible chat API
 class InvalidChatRequestError(ArticleQAError):
     """A chat-completions request that cannot be answered as sent; ``param`` names the field at fault."""
 

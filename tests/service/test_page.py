@@ -51,8 +51,8 @@ def test_answer_with_highlighted_citation(live_server, desktop: Session) -> None
     assert desktop.page_errors == []
 
 
-@pytest.mark.xfail(reason="issue 11 target missed: the extractive decision, calibrated on the public dev sets, gives "
-                          "this right answer 0.22 (docs/evaluation.md, 'Summary against the targets of issue 11')")
+@pytest.mark.xfail(reason="target missed: the extractive decision, calibrated on the public dev sets, gives this "
+                          "right answer 0.22 (docs/evaluation.md, 'Calibration per dataset')")
 def test_a_right_seed_answer_is_not_shown_as_uncertain(live_server, desktop: Session) -> None:
     desktop.open(live_server.url)
     card = desktop.ask(ANSWERABLE)
