@@ -14,10 +14,24 @@ MONTHS = (
 )
 _DAY = r"(?:[12]\d|3[01]|0?[1-9])(?:st|nd|rd|th)?"
 _YEAR = r"(?:1[5-9]\d\d|20\d\d)"
+CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"  # Han characters (Simplified and Traditional): one token each
+HAN = re.compile(f"[{CJK}]")
+
+
+def has_han(text: str) -> bool:
+    """Whether ``text`` holds Chinese (a Han character): Chinese prompts, scoring and matching follow from it."""
+    return HAN.search(text) is not None
+
+
+_ZH_DAY = r"(?:[12]\d|3[01]|0?[1-9])"
+_ZH_MONTH = r"(?:1[0-2]|0?[1-9])"
+_ZH_DATE = rf"(?<!\d){_YEAR}\s*年\s*{_ZH_MONTH}\s*月\s*{_ZH_DAY}\s*[日号號]"  # "2024年5月20日"
+ZH_DATE = re.compile(rf"(?<!\d)({_YEAR})\s*年\s*({_ZH_MONTH})\s*月\s*({_ZH_DAY})\s*[日号號]")
 FULL_DATE = re.compile(
     rf"\b(?:{_DAY}\s+(?:{MONTHS})\.?,?\s+{_YEAR}"
     rf"|(?:{MONTHS})\.?\s+{_DAY},?\s+{_YEAR}"
     rf"|{_YEAR}-[01]\d-[0-3]\d)\b"
+    rf"|{_ZH_DATE}"
 )
 MONTH_YEAR = re.compile(rf"\b(?:{MONTHS})\.?,?\s+{_YEAR}\b")
 DAY_MONTH = re.compile(rf"\b(?:{_DAY}\s+(?:{MONTHS})\b|(?:{MONTHS})\.?\s+{_DAY}\b)")
@@ -51,11 +65,13 @@ _ABBREVIATIONS = {
     "aug", "sep", "sept", "oct", "nov", "dec", "u.s", "u.k", "e.g", "i.e", "a.m", "p.m", "approx", "dept",
     "univ", "assn", "bros", "ave", "blvd", "rd", "est",
 }
-_SENTENCE_END = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s+|$)")
+_CJK_END = "。！？；"  # sentence ends of Chinese text: no space follows them
+_SENTENCE_END = re.compile(rf"[.!?]+[\"'”’)\]]*(?=\s+|$)|[{_CJK_END}]+[」』”’）]*")
 _POSSESSIVE = re.compile(r"['’]s$")
 # The one tokenizer: letters/digits runs, an apostrophe suffix ("Peter's", "don't"), and hyphen/dot compounds
 # ("co-host", "U.S", "3.5") kept together; ``words`` splits the compounds for lexical matching.
-TOKEN = re.compile(r"[^\W_]+(?:['’][^\W\d_]+)?(?:[-.][^\W_]+)*")
+# A Han character is a token of its own (Chinese has no spaces between words), so spans align to characters.
+TOKEN = re.compile(rf"[{CJK}]|[^\W_{CJK}]+(?:['’][^\W\d_{CJK}]+)?(?:[-.][^\W_{CJK}]+)*")
 _COMPOUND = re.compile(r"[-.]")
 
 
@@ -106,7 +122,7 @@ def _is_boundary(text: str, punct_at: int, cut: int, end: int) -> bool:
     nxt = cut
     while nxt < end and text[nxt].isspace():
         nxt += 1
-    if nxt >= end:
+    if nxt >= end or text[punct_at] in _CJK_END:
         return True
     following = text[nxt]
     if not (following.isupper() or following.isdigit() or following in "\"'“‘(["):
@@ -140,6 +156,12 @@ def parse_date(value: str | None) -> date | None:
     if not value:
         return None
     value = value.strip()
+    zh = ZH_DATE.search(value)
+    if zh:
+        try:
+            return date(int(zh.group(1)), int(zh.group(2)), int(zh.group(3)))
+        except ValueError:
+            return None
     try:
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}.*", value):
             return date.fromisoformat(value[:10])

@@ -11,9 +11,10 @@ from typing import Any
 
 _EXTRA = ("fake_answer", "negative_doc_ids", "counterfactual_doc_ids", "context_doc_id", "evidence_sentence",
           "answer_string_in_doc_ids")
-DATASETS = ("campus-news", "seed-questions", "realtimeqa-news", "squad2-dev-half", "rgb-en-fact", "beir-scifact")
+DATASETS = ("campus-news", "campus-news-zh", "seed-questions", "realtimeqa-news", "squad2-dev-half", "rgb-en-fact",
+            "beir-scifact")
 SEED = "seed-questions"  # shared/eval/seed-questions.jsonl over the seed articles in shared/articles
-OFFICE = ("campus-news", SEED)  # the sets written like the office's own articles and questions
+OFFICE = ("campus-news", "campus-news-zh", SEED)  # the sets written like the office's own articles and questions
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ def load(name: str, datasets_dir: Path) -> Dataset:
         raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
     if name == SEED:
         return _seed(datasets_dir.parent)
-    if name == "campus-news":
+    if name in {"campus-news", "campus-news-zh"}:
         return _campus(datasets_dir / name, datasets_dir.parent / "articles")
     folder = datasets_dir / name
     if not folder.is_dir():
@@ -113,7 +114,8 @@ def _seed(shared: Path) -> Dataset:
 
 
 def _campus(folder: Path, seed_articles: Path) -> Dataset:
-    """campus-news: its questions and two-turn conversations over its articles and the seed articles together."""
+    """campus-news (or campus-news-zh): its questions and two-turn conversations over its articles and the seed
+    articles together."""
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder} not found: set ARTICLE_QA_DATASETS_DIR to the shared/datasets folder")
     questions = [_office_question(q, str(q["id"])) for q in _jsonl(folder / "questions.jsonl")]
@@ -122,5 +124,5 @@ def _campus(folder: Path, seed_articles: Path) -> Dataset:
     for c in _jsonl(path) if path.is_file() else []:
         turns = tuple(_office_question(t, f"{c['id']}.{i + 1}") for i, t in enumerate(c["turns"]))
         conversations.append(Conversation(str(c["id"]), turns))
-    return Dataset("campus-news", folder, questions, conversations=conversations,
+    return Dataset(folder.name, folder, questions, conversations=conversations,
                    article_folders=(seed_articles, folder / "articles"))

@@ -8,8 +8,10 @@ import string
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
+from core.text import HAN
+
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
-_PUNCT = set(string.punctuation) | {"“", "”", "‘", "’", "—", "–"}
+_PUNCT = set(string.punctuation) | set("“”‘’—–，。！？；：、（）「」『』《》【】…·　")
 
 
 def normalize(text: str) -> str:
@@ -22,8 +24,13 @@ def exact_match(prediction: str, gold: str) -> float:
     return float(normalize(prediction) == normalize(gold))
 
 
+def units(text: str) -> list[str]:
+    """The units F1 counts: words, and each Han character on its own (CMRC 2018's character F1 for Chinese)."""
+    return [u for word in normalize(text).split() for u in (HAN.sub(lambda m: f" {m.group(0)} ", word).split())]
+
+
 def f1(prediction: str, gold: str) -> float:
-    pred, ref = normalize(prediction).split(), normalize(gold).split()
+    pred, ref = units(prediction), units(gold)
     if not pred or not ref:
         return float(pred == ref)
     common = Counter(pred) & Counter(ref)
@@ -44,8 +51,8 @@ def answer_scores(prediction: str | None, answers: Sequence[str]) -> tuple[float
 
 
 def contains_answer(text: str, answers: Iterable[str]) -> bool:
-    norm = f" {normalize(text)} "
-    return any(f" {normalize(a)} " in norm for a in answers if normalize(a))
+    norm = f" {' '.join(units(text))} "
+    return any(f" {' '.join(units(a))} " in norm for a in answers if units(a))
 
 
 def office_right(answer: str | None, listed: Sequence[str], match_all: bool) -> bool:

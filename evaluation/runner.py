@@ -426,6 +426,7 @@ RUNNERS: dict[str, type[Runner]] = {
     "rgb-en-fact": RgbRunner,
     "seed-questions": OfficeRunner,
     "campus-news": OfficeRunner,
+    "campus-news-zh": OfficeRunner,
     "beir-scifact": BeirRunner,
 }
 

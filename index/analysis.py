@@ -6,7 +6,7 @@ from functools import lru_cache
 
 import Stemmer
 
-from core.text import words
+from core.text import HAN, words
 
 STOPWORDS = frozenset(
     """a an and are as at be been being but by can could did do does doing for from had has have having he her
@@ -24,6 +24,7 @@ _SPELLING = {
     "recognised": "recognized", "paediatric": "pediatric", "paediatrics": "pediatrics",
 }
 _stemmer = Stemmer.Stemmer("english")
+ANALYZER_VERSION = 2  # what ``lexical_terms`` emits; 2: Han character bigrams. A change re-tokenises the index.
 
 
 @lru_cache(maxsize=200_000)
@@ -34,3 +35,10 @@ def stem(word: str) -> str:
 def analyze(text: str) -> list[str]:
     """Lower-cased, stop-word-free, stemmed tokens."""
     return [stem(w) for w in words(text) if w not in STOPWORDS]
+
+
+def lexical_terms(text: str) -> list[str]:
+    """The BM25 terms of ``text``: ``analyze``'s tokens, plus each pair of adjacent Han characters (Chinese
+    words are mostly two characters long, so a bigram matches a word where single characters match noise)."""
+    terms = analyze(text)
+    return terms + [a + b for a, b in zip(terms, terms[1:], strict=False) if HAN.fullmatch(a) and HAN.fullmatch(b)]

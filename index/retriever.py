@@ -8,7 +8,7 @@ from datetime import date
 import numpy as np
 
 from core.documents import Article, Chunk
-from index.analysis import analyze
+from index.analysis import lexical_terms
 from index.backends.base import IndexSnapshot, SearchFilters, TermStats
 from index.embedding import Embedder
 
@@ -109,7 +109,7 @@ class HybridRetriever:
         qvec = self.embedder.encode_query(query) if query_vector is None else query_vector
         if not snap.chunks:
             return SearchResult([], qvec)
-        dense, lexical = snap.candidates(qvec, analyze(query), max(self.config.candidates, k), filters)
+        dense, lexical = snap.candidates(qvec, lexical_terms(query), max(self.config.candidates, k), filters)
 
         fused = FUSIONS[self.config.fusion](dense, lexical, self.config)
         if prefer is not None and fused:

@@ -12,18 +12,19 @@ from core.errors import InvalidArticleError
 from core.text import FULL_DATE, parse_date
 
 _BREADCRUMB_SEP = re.compile(r"\s*(?:»|›|>>|/|>|\|)\s*")
-_BREADCRUMB = re.compile(r"^\s*(?:home|homepage|首页)\s*(?:»|›|>>|>)", re.I)
+_BREADCRUMB = re.compile(r"^\s*(?:home|homepage|首页|首頁|主页|主頁)\s*(?:»|›|>>|>)", re.I)
 _TRAILING_JUNK = {"top", "back to top", "share", "print", "email", "tweet", "read more", "more", "related"}
 _NAME = r"[A-Z][\w.'’-]+(?:\s+[A-Z][\w.'’-]+){0,3}"
 _FIELD_LINES: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("byline", re.compile(r"^(?:written by|words by|by|author|authors|reporter|text)\s*[:：]\s*(?P<v>.+)$", re.I)),
+    ("byline", re.compile(r"^(?:written by|words by|by|author|authors|reporter|text|撰稿|撰文|作者|记者|記者|文)"
+                          r"\s*[:：]\s*(?P<v>.+)$", re.I)),
     ("byline", re.compile(rf"^by\s+(?P<v>{_NAME}(?:\s+and\s+{_NAME})?)$")),
-    ("editor", re.compile(r"^(?:edited by|editor|editors)\s*[:：]\s*(?P<v>.+)$", re.I)),
-    ("source_office", re.compile(r"^(?:source|from)\s*[:：]\s*(?P<v>.+)$", re.I)),
+    ("editor", re.compile(r"^(?:edited by|editor|editors|编辑|編輯|责任编辑|責任編輯)\s*[:：]\s*(?P<v>.+)$", re.I)),
+    ("source_office", re.compile(r"^(?:source|from|来源|來源)\s*[:：]\s*(?P<v>.+)$", re.I)),
     ("url", re.compile(r"^(?:url|link|original(?: article)?|read online)\s*[:：]\s*(?P<v>https?://\S+)$", re.I)),
 )
 _DATELINE = re.compile(rf"^(?P<v>{FULL_DATE.pattern})\s*(?:[|·•–—-]\s*[\w &]{{0,40}})?$", re.I)
-_TERMINAL = tuple(".!?:;\"'”’)")
+_TERMINAL = tuple(".!?:;\"'”’)。！？；：」』）")
 
 
 def content_hash(text: str) -> str:

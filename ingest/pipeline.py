@@ -16,7 +16,7 @@ import numpy as np
 from core.config import Settings
 from core.documents import Article, Chunk, RawDocument
 from core.errors import EmptyCorpusError, InvalidArticleError
-from index.analysis import analyze
+from index.analysis import ANALYZER_VERSION, lexical_terms
 from index.backends import backend_for
 from index.distributed import embedding_executor
 from index.embedding import EmbeddingCache, get_embedder
@@ -150,7 +150,8 @@ def prepare(
 ) -> Prepared:
     """Chunk, tokenise and embed articles; unchanged articles come from the chunk and embedding caches."""
     chunking = chunking_config(settings)
-    pieces_cache = ChunkCache(cache_path.with_name(CHUNK_CACHE), json.dumps(asdict(chunking), sort_keys=True))
+    pieces_cache = ChunkCache(cache_path.with_name(CHUNK_CACHE),
+                              json.dumps({**asdict(chunking), "analyzer": ANALYZER_VERSION}, sort_keys=True))
     keys = [pieces_cache.key(a) for a in articles]
     known = pieces_cache.get_many(keys)
     fresh: list[tuple[str, ArticlePieces]] = []
@@ -162,7 +163,7 @@ def prepare(
         if pieces is None:
             split = chunk_article(article, chunking)
             pieces = ArticlePieces([(c.start, c.end) for c in split],
-                                   [analyze(lexical_text(article, c)) for c in split])
+                                   [lexical_terms(lexical_text(article, c)) for c in split])
             fresh.append((key, pieces))
         else:
             split = chunks_from_spans(article, pieces.spans)
@@ -218,7 +219,7 @@ def build_snapshot(
     tombstones = read_tombstones(data_dir)
     raws = [r for r in scan.documents + fetched.documents if r.key not in tombstones]
     config_stamp = {"chunking": asdict(chunking_config(settings)), "embedding_model": settings.embedding_model,
-                    "layout": SNAPSHOT_LAYOUT}
+                    "layout": SNAPSHOT_LAYOUT, "analyzer": ANALYZER_VERSION}
 
     backend = backend_for(settings, data_dir)
     with backend.write_lock():

@@ -67,6 +67,10 @@ if [ "$browser" = 1 ] && [ ! -x /usr/bin/chromium ]; then
   apt_install chromium "The page tests"
 fi
 
+if [ "$browser" = 1 ] && [ -z "$(fc-list :lang=zh 2>/dev/null)" ]; then
+  apt_install fonts-wqy-microhei "Chinese text on the page (and its screenshots)"
+fi
+
 if [ "$browser" = 1 ] && [ ! -f "$CACHE/npm/node_modules/axe-core/axe.min.js" ]; then
   if ! command -v npm >/dev/null; then
     apt_install npm "The accessibility test"

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from core.text import has_han
+
 NONE = "NONE"
 _SEPARATOR = b"\x00"
 
@@ -69,7 +71,8 @@ class SpanConstraint:
 
     def _boundaries(self, parts: list[str]) -> tuple[list[int], set[int]]:
         """Byte offsets where a span may begin (after white space, or where a word follows punctuation) and
-        end (before white space, or where punctuation follows a word); judged on characters, not bytes."""
+        end (before white space, or where punctuation follows a word); judged on characters, not bytes. A Han
+        character is a word of its own (Chinese has no spaces), so Chinese spans align to characters."""
         starts: list[int] = []
         ends: set[int] = set()
         for seg, text in enumerate(parts):
@@ -84,9 +87,10 @@ class SpanConstraint:
                 nxt = text[i + 1] if i + 1 < len(text) else " "
                 width = len(ch.encode())
                 if not ch.isspace():
-                    if prev.isspace() or (ch.isalnum() and not prev.isalnum()):
+                    han = has_han(ch)
+                    if prev.isspace() or (ch.isalnum() and (han or has_han(prev) or not prev.isalnum())):
                         starts.append(offset)
-                    if nxt.isspace() or (ch.isalnum() and not nxt.isalnum()):
+                    if nxt.isspace() or (ch.isalnum() and (han or has_han(nxt) or not nxt.isalnum())):
                         ends.add(offset + width)
                 offset += width
         return starts, ends

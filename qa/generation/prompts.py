@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from core.text import has_han
 from qa.generation.constraint import NONE
 
 SYSTEM_PROMPT = (
@@ -26,6 +27,14 @@ EXAMPLES: tuple[tuple[str, str], ...] = (
      "and two bridges were closed.\nQuestion: How many homes lost power?", "1,200"),
     ("Passages:\n[1] Harbour bridge approved (2024-03-08): The harbour bridge will cost $2 billion and open in "
      "2027. Work on the approach roads began last spring.\nQuestion: Who designed the bridge?", NONE),
+)
+
+# The same format in Chinese, shown when the question is asked in Chinese: a small model copies from Chinese
+# passages far more reliably after a Chinese example than after English ones.
+EXAMPLES_ZH: tuple[tuple[str, str], ...] = (
+    ("Passages:\n[1] 市博物馆任命新馆长 (2023-05-02): 2023年5月2日，市博物馆宣布任命李安为新馆长。博物馆于1998年开馆，"
+     "现有展厅40个，去年接待观众120万人次。\nQuestion: 博物馆现有多少个展厅？", "40个"),
+    ("Passages:\n[1] 港灣大橋獲批 (2024-03-08): 港灣大橋造價20億元，預計2027年通車。\nQuestion: 大橋由誰設計？", NONE),
 )
 
 
@@ -51,7 +60,7 @@ def reading_messages(question: str, passages: Sequence[PromptPassage], as_of: da
     """Chat messages asking for an answer copied from ``passages`` (or NONE)."""
     messages = [{"role": "system", "content": SYSTEM_PROMPT}]
     if examples:
-        for shown, reply in EXAMPLES:
+        for shown, reply in EXAMPLES_ZH if has_han(question) else EXAMPLES:
             messages += [{"role": "user", "content": shown}, {"role": "assistant", "content": reply}]
     when = f"Today is {as_of.isoformat()}.\n" if as_of else ""
     body = "\n".join(passage_lines(passages))

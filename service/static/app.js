@@ -23,11 +23,17 @@
   const prefersReducedMotion = () =>
     window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
 
-  /** Create an element with optional class name and text (set via textContent). */
+  const HAN = /[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]/;
+
+  /** Create an element with optional class name and text (set via textContent); Chinese text is marked
+   * lang="zh", so the browser picks a Chinese font and breaks lines by Chinese rules. */
   function el(tag, className, text) {
     const node = document.createElement(tag);
     if (className) node.className = className;
-    if (text !== undefined && text !== null) node.textContent = String(text);
+    if (text !== undefined && text !== null) {
+      node.textContent = String(text);
+      if (HAN.test(node.textContent)) node.lang = "zh";
+    }
     return node;
   }
 

@@ -180,3 +180,22 @@ def test_campus_news_runs_questions_and_follow_ups_over_seed_and_campus_articles
     second = [p for p in report.predictions if p.get("turn") == 2]
     assert len(second) == 6 and sum(bool(p["rewritten"]) for p in second) >= 3, "follow-ups are made standalone"
     assert all("listed" in p and "right" in p for p in report.predictions)
+
+
+def test_chinese_answers_are_scored_per_character() -> None:
+    """CMRC 2018's rule: each Han character is a unit of F1; words stay words."""
+    assert m.units("约5800万元 PolyU") == ["约", "5800", "万", "元", "polyu"]
+    assert m.f1("约5800万元", "5800万元") == pytest.approx(2 * 0.75 / 1.75)
+    assert m.answer_scores("孙宏玉", ["孙宏玉"]) == (1.0, 1.0)
+    assert m.office_right("逾600名学者", ["逾600名"], False) and not m.office_right("1,300名", ["600"], False)
+    assert m.contains_answer("港幣2億元，", ["2億元"])
+
+
+def test_the_chinese_office_set_serves_its_articles_with_the_seed_articles() -> None:
+    from evaluation.datasets import OFFICE, load
+
+    dataset = load("campus-news-zh", DATASETS)
+    assert "campus-news-zh" in OFFICE and len(dataset.questions) == 18
+    assert sum(not q.answerable for q in dataset.questions) == 2
+    assert [f.name for f in dataset.article_folders] == ["articles", "articles"]
+    assert dataset.article_folders[0] == SHARED / "articles"

@@ -82,3 +82,16 @@ def test_any_walk_through_the_allowed_tokens_is_a_slice_of_a_passage(passages: l
 
 
 BYTES_PIECES = {owner: piece for piece, owners in BYTES.by_bytes.items() for owner in owners}
+
+
+def test_a_chinese_answer_may_start_and_end_at_any_character() -> None:
+    """Chinese has no spaces: a span of a Chinese passage aligns to characters (and to whole numbers)."""
+    passage = "中心建筑面积3600平方米，配备高仿真模拟人82台。"
+    c = SpanConstraint([passage])
+    assert c.advance("82台".encode()) and c.can_stop()
+    [match] = c.matches()
+    assert passage[match.start:match.end] == "82台"
+    c.reset()
+    assert c.advance("3600平方米".encode()) and c.can_stop()
+    c.reset()
+    assert not c.advance(b"600"), "a number is not cut inside"
