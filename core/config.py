@@ -22,7 +22,9 @@ class Settings(BaseSettings):
     port: int = 8000
     admin_token: SecretStr | None = Field(None, description="Bearer token for admin calls; unset disables them.")
 
-    embedding_model: str = Field("minilm", description="Embedder name: 'minilm' (packaged all-MiniLM-L6-v2).")
+    embedding_model: str = Field(
+        "minilm", description="Embedder name: 'minilm' (packaged all-MiniLM-L6-v2, English) or 'e5' (packaged "
+                              "multilingual-e5-small: Chinese and English questions across both; indexes slower).")
     embedding_batch_size: int = 32
     threads: int = Field(2, description="CPU threads for embedding and search.")
 

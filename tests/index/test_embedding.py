@@ -65,3 +65,19 @@ def test_a_failed_pass_fails_every_caller_in_it() -> None:
         coalescer.encode(["a"])
     with pytest.raises(RuntimeError, match="model crashed"):
         coalescer.encode(["b", "c"])
+
+
+def test_the_multilingual_embedder_places_a_question_near_its_passage_in_either_language() -> None:
+    """The packaged multilingual-e5-small (``ARTICLE_QA_EMBEDDING_MODEL=e5``): a Chinese question is nearest
+    the passage that answers it, in Chinese or in English, and far from an unrelated one."""
+    from index.embedding import get_embedder
+
+    e5 = get_embedder("e5", 2)
+    passages = e5.encode(["中心配备高仿真模拟人82台。", "The centre has 82 high-fidelity patient simulators.",
+                          "The football club signed a new goalkeeper on Tuesday."])
+    assert passages.shape == (3, e5.dimension)
+    assert np.allclose(np.linalg.norm(passages, axis=1), 1.0, atol=1e-4)
+    scores = passages @ e5.encode_query("中心配备了多少台高仿真模拟人？")
+    assert scores[0] > scores[2] and scores[1] > scores[2], scores
+    english = passages @ e5.encode_query("How many simulators does the centre have?")
+    assert english[0] > english[2] and english[1] > english[2], english
