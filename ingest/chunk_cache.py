@@ -14,7 +14,7 @@ from core.documents import Article, RawDocument
 from index.fsutil import open_cache_db
 
 # Bump when cleaning, chunking or the lexical analyser change behaviour without a settings change.
-FORMAT = 1
+FORMAT = 2  # 2: Chinese sentences, dates, credit lines and character bigrams
 
 
 @dataclass(frozen=True)

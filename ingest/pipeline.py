@@ -150,8 +150,7 @@ def prepare(
 ) -> Prepared:
     """Chunk, tokenise and embed articles; unchanged articles come from the chunk and embedding caches."""
     chunking = chunking_config(settings)
-    pieces_cache = ChunkCache(cache_path.with_name(CHUNK_CACHE),
-                              json.dumps({**asdict(chunking), "analyzer": ANALYZER_VERSION}, sort_keys=True))
+    pieces_cache = ChunkCache(cache_path.with_name(CHUNK_CACHE), json.dumps(asdict(chunking), sort_keys=True))
     keys = [pieces_cache.key(a) for a in articles]
     known = pieces_cache.get_many(keys)
     fresh: list[tuple[str, ArticlePieces]] = []
