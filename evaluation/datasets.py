@@ -12,7 +12,7 @@ from typing import Any
 _EXTRA = ("fake_answer", "negative_doc_ids", "counterfactual_doc_ids", "context_doc_id", "evidence_sentence",
           "answer_string_in_doc_ids")
 DATASETS = ("campus-news", "campus-news-zh", "seed-questions", "realtimeqa-news", "squad2-dev-half", "rgb-en-fact",
-            "beir-scifact")
+            "cmrc2018-dev", "rgb-zh", "beir-scifact")
 SEED = "seed-questions"  # shared/eval/seed-questions.jsonl over the seed articles in shared/articles
 OFFICE = ("campus-news", "campus-news-zh", SEED)  # the sets written like the office's own articles and questions
 

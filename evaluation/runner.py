@@ -424,6 +424,8 @@ RUNNERS: dict[str, type[Runner]] = {
     "realtimeqa-news": NewsRunner,
     "squad2-dev-half": SquadRunner,
     "rgb-en-fact": RgbRunner,
+    "cmrc2018-dev": SquadRunner,
+    "rgb-zh": RgbRunner,
     "seed-questions": OfficeRunner,
     "campus-news": OfficeRunner,
     "campus-news-zh": OfficeRunner,

@@ -34,12 +34,14 @@ def test_squad_metrics() -> None:
         ("realtimeqa-news", ["em", "f1", "recall@3", "mrr", "citation_in_gold_pct"]),
         ("squad2-dev-half", ["f1", "answerable_f1", "abstention_recall", "paragraph_top1_pct", "oracle"]),
         ("rgb-en-fact", ["accuracy_noise_0.0", "accuracy_noise_0.8", "negative_rejection_pct"]),
+        ("cmrc2018-dev", ["em", "f1", "paragraph_top1_pct"]),
+        ("rgb-zh", ["accuracy_noise_0.0", "negative_rejection_pct"]),
         ("beir-scifact", ["ndcg@10", "recall@100"]),
     ],
 )
 def test_each_benchmark_runs_on_a_sample(tmp_path: Path, dataset: str, keys: list[str]) -> None:
     settings = Settings(datasets_dir=DATASETS, eval_dir=tmp_path)
-    sample = 6 if dataset != "rgb-en-fact" else 2
+    sample = 6 if not dataset.startswith("rgb") else 2
     runner = runner_for(settings, EvalOptions(dataset, sample=sample, seed=1, corpus_limit=15))
     report = runner.run(runner.build_index())
     for key in keys:

@@ -55,7 +55,7 @@ def test_identical_text_has_identical_hash() -> None:
     assert a.content_hash == b.content_hash
 
 
-ZH_ARTICLES = Path(__file__).resolve().parents[1] / "data" / "zh"
+ZH_ARTICLES = Path(__file__).resolve().parents[1] / "fixtures" / "zh"
 
 
 def test_a_chinese_article_keeps_its_date_and_credits_at_exact_offsets() -> None:

@@ -16,7 +16,7 @@ from index.embedding import Embedder
 from tests.conftest import LiveServer, SeedIndex, needs_generator, start_server
 from tests.service.browser import ARTIFACTS, Session
 
-ZH_ARTICLE = Path(__file__).resolve().parents[1] / "data" / "zh" / "pkuhsc-nursing-simulation-center.txt"
+ZH_ARTICLE = Path(__file__).resolve().parents[1] / "fixtures" / "zh" / "pkuhsc-nursing-simulation-center.txt"
 ARTICLE_ID = "pkuhsc-nursing-simulation-center"
 QUESTION = "中心配备了多少台高仿真模拟人？"  # "How many high-fidelity simulators does the centre have?"
 ANSWER = "82台"
