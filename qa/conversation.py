@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from core.text import tokens
+from core.text import has_han, tokens
 from qa.records import Turn
 
 WH_WORDS = ("how many", "how much", "how long", "how old", "how", "what", "when", "where", "which", "who",
@@ -27,7 +27,8 @@ DETERMINERS = {"the", "a", "an"}
 PERSONAL = {"he", "she", "him", "they", "them", "his", "her", "their", "hers", "theirs"}
 ARTICLE_REF = re.compile(
     r"\b(?:that|this|the same|the previous|the last|the above|the cited)\s+(?:article|story|report|piece|news item)\b"
-    r"|\bthe\s+(?:article|story|piece)\b(?!\s+(?:about|on|of|from|in)\b)",
+    r"|\bthe\s+(?:article|story|piece)\b(?!\s+(?:about|on|of|from|in)\b)"
+    r"|(?:那篇|这篇|這篇)(?:文章|报道|報道|新闻|新聞)?|(?:该|該)(?:文章|报道|報道|新闻|新聞)",  # "that article" in Chinese
     re.IGNORECASE)
 ELLIPSIS = re.compile(r"^\s*(?:and|but|so|also|what about|how about|and what about)\b[\s,]*(?P<rest>.*?)[\s?.!]*$",
                       re.IGNORECASE)
@@ -181,6 +182,9 @@ class RuleRewriter:
             title = title_of(next(iter(cited))) if title_of is not None and len(set(cited)) == 1 else None
             about = (f'the article "{title}"' if title  # the headline is what the article's own passages match
                      else f"the article about {_mid_sentence(topic)}" if topic else "the article")
+            reference = ARTICLE_REF.search(result)
+            if reference is not None and has_han(reference.group(0)):  # a Chinese question names it the Chinese way
+                about = f"《{title}》" if title else reference.group(0)
             result = ARTICLE_REF.sub(about, result, count=1)
             why.append("that article -> the previously cited article")
 

@@ -134,3 +134,15 @@ def test_factory() -> None:
     assert isinstance(get_rewriter("none"), NoRewriter)
     with pytest.raises(ValueError, match="unknown conversation rewriter"):
         get_rewriter("llm-that-does-not-exist")
+
+
+def test_a_chinese_that_article_points_at_the_cited_article_by_its_headline() -> None:
+    """"那篇文章是谁写的？" ("Who wrote that article?") after a question about a Chinese article."""
+    nursing = PastTurn("护理学院院长是谁？", "孙宏玉", ("pkuhsc-nursing-simulation-center",))
+    titles = {"pkuhsc-nursing-simulation-center": "北京大学护理学院临床模拟教学中心正式启用"}
+    rewrite = RuleRewriter().rewrite("那篇文章是谁写的？", [nursing], title_of=titles.get)
+    assert rewrite.question == "《北京大学护理学院临床模拟教学中心正式启用》是谁写的？"
+    assert rewrite.article_ids == frozenset({"pkuhsc-nursing-simulation-center"})
+    untitled = RuleRewriter().rewrite("這篇報道是誰撰文的？", [nursing], title_of=lambda _: None)
+    assert untitled.question == "這篇報道是誰撰文的？"
+    assert untitled.article_ids == frozenset({"pkuhsc-nursing-simulation-center"})
