@@ -28,7 +28,7 @@ PERSONAL = {"he", "she", "him", "they", "them", "his", "her", "their", "hers", "
 ARTICLE_REF = re.compile(
     r"\b(?:that|this|the same|the previous|the last|the above|the cited)\s+(?:article|story|report|piece|news item)\b"
     r"|\bthe\s+(?:article|story|piece)\b(?!\s+(?:about|on|of|from|in)\b)"
-    r"|(?:那篇|这篇|這篇)(?:文章|报道|報道|新闻|新聞)?|(?:该|該)(?:文章|报道|報道|新闻|新聞)",  # "that article" in Chinese
+    r"|(?:那篇|这篇|這篇)(?:文章|报道|報道|新闻|新聞)?|(?:该|該)(?:文章|报道|報道|新闻|新聞)",  # in Chinese
     re.IGNORECASE)
 ELLIPSIS = re.compile(r"^\s*(?:and|but|so|also|what about|how about|and what about)\b[\s,]*(?P<rest>.*?)[\s?.!]*$",
                       re.IGNORECASE)
