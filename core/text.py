@@ -25,13 +25,13 @@ def has_han(text: str) -> bool:
 
 _ZH_DAY = r"(?:[12]\d|3[01]|0?[1-9])"
 _ZH_MONTH = r"(?:1[0-2]|0?[1-9])"
-_ZH_DATE = rf"(?<!\d){_YEAR}\s*年\s*{_ZH_MONTH}\s*月\s*{_ZH_DAY}\s*[日号號]"  # "2024年5月20日"
-ZH_DATE = re.compile(rf"(?<!\d)({_YEAR})\s*年\s*({_ZH_MONTH})\s*月\s*({_ZH_DAY})\s*[日号號]")
+ZH_DATE = re.compile(  # "2024年5月20日"
+    rf"(?<!\d)(?P<zh_year>{_YEAR})\s*年\s*(?P<zh_month>{_ZH_MONTH})\s*月\s*(?P<zh_day>{_ZH_DAY})\s*[日号號]")
 FULL_DATE = re.compile(
     rf"\b(?:{_DAY}\s+(?:{MONTHS})\.?,?\s+{_YEAR}"
     rf"|(?:{MONTHS})\.?\s+{_DAY},?\s+{_YEAR}"
     rf"|{_YEAR}-[01]\d-[0-3]\d)\b"
-    rf"|{_ZH_DATE}"
+    rf"|{ZH_DATE.pattern}"
 )
 MONTH_YEAR = re.compile(rf"\b(?:{MONTHS})\.?,?\s+{_YEAR}\b")
 DAY_MONTH = re.compile(rf"\b(?:{_DAY}\s+(?:{MONTHS})\b|(?:{MONTHS})\.?\s+{_DAY}\b)")
@@ -159,7 +159,7 @@ def parse_date(value: str | None) -> date | None:
     zh = ZH_DATE.search(value)
     if zh:
         try:
-            return date(int(zh.group(1)), int(zh.group(2)), int(zh.group(3)))
+            return date(int(zh.group("zh_year")), int(zh.group("zh_month")), int(zh.group("zh_day")))
         except ValueError:
             return None
     try:

@@ -52,7 +52,8 @@ def answer_scores(prediction: str | None, answers: Sequence[str]) -> tuple[float
 
 def contains_answer(text: str, answers: Iterable[str]) -> bool:
     norm = f" {' '.join(units(text))} "
-    return any(f" {' '.join(units(a))} " in norm for a in answers if units(a))
+    wanted = (" ".join(units(a)) for a in answers)
+    return any(f" {w} " in norm for w in wanted if w)
 
 
 def office_right(answer: str | None, listed: Sequence[str], match_all: bool) -> bool:

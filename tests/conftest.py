@@ -134,6 +134,18 @@ def start_server(root: Path, seed: SeedIndex, embedder: Embedder, token: str | N
     raise RuntimeError("server did not become ready")
 
 
+def rebuild_and_load(server: LiveServer, articles: int, timeout: float = 180.0) -> None:
+    """Rebuild the index through the admin API and wait until the server answers from the new snapshot."""
+    job = httpx.post(f"{server.url}/index/rebuild", headers=server.admin()).json()
+    deadline = time.monotonic() + timeout
+    while httpx.get(f"{server.url}/index/jobs/{job['id']}").json()["state"] != "succeeded":
+        assert time.monotonic() < deadline, "the rebuild did not finish"
+        time.sleep(0.2)
+    while httpx.get(f"{server.url}/articles").json()["total"] != articles:
+        assert time.monotonic() < deadline, "the new snapshot was not loaded"
+        time.sleep(0.2)
+
+
 @pytest.fixture(scope="session")
 def live_server(
     tmp_path_factory: pytest.TempPathFactory, seed_index: SeedIndex, embedder: Embedder

@@ -4,7 +4,6 @@ exact offsets, and shown on the page with the answer highlighted (real server, g
 from __future__ import annotations
 
 import shutil
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from index.embedding import Embedder
-from tests.conftest import LiveServer, SeedIndex, needs_generator, start_server
+from tests.conftest import LiveServer, SeedIndex, needs_generator, rebuild_and_load, start_server
 from tests.service.browser import ARTIFACTS, Session
 
 ZH_ARTICLE = Path(__file__).resolve().parents[1] / "fixtures" / "zh" / "pkuhsc-nursing-simulation-center.txt"
@@ -32,14 +31,7 @@ def zh_server(tmp_path_factory: pytest.TempPathFactory, seed_index: SeedIndex,
     server = start_server(tmp_path_factory.mktemp("zh"), seed_index, embedder, answer_mode="auto")
     try:
         shutil.copy(ZH_ARTICLE, server.articles_dir / ZH_ARTICLE.name)
-        job = httpx.post(f"{server.url}/index/rebuild", headers=server.admin()).json()
-        deadline = time.monotonic() + 300
-        while httpx.get(f"{server.url}/index/jobs/{job['id']}").json()["state"] != "succeeded":
-            assert time.monotonic() < deadline, "the rebuild did not finish"
-            time.sleep(0.3)
-        while httpx.get(f"{server.url}/articles").json()["total"] != 3:
-            assert time.monotonic() < deadline, "the new snapshot was not loaded"
-            time.sleep(0.3)
+        rebuild_and_load(server, 3, timeout=300)
         yield server
     finally:
         server.stop()

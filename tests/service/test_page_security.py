@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import time
-
 import httpx
 from playwright.sync_api import Browser, Dialog, expect
 
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, rebuild_and_load
 
 SCRIPT = "<script>window.__pwned=1</script>"
 IMG = '<img src=x onerror="window.__pwned=1;alert(1)">'
@@ -21,14 +19,7 @@ QUESTION = "How many ship models does the harbour museum exhibit show?"
 
 def _index_hostile_article(server: LiveServer) -> None:
     (server.articles_dir / "harbour-museum.txt").write_text(ARTICLE)
-    job = httpx.post(f"{server.url}/index/rebuild", headers=server.admin()).json()
-    deadline = time.monotonic() + 180
-    while httpx.get(f"{server.url}/index/jobs/{job['id']}").json()["state"] != "succeeded":
-        assert time.monotonic() < deadline, "the rebuild did not finish"
-        time.sleep(0.2)
-    while httpx.get(f"{server.url}/articles").json()["total"] != 3:
-        assert time.monotonic() < deadline, "the new snapshot was not loaded"
-        time.sleep(0.2)
+    rebuild_and_load(server, 3)
     text = httpx.get(f"{server.url}/articles/harbour-museum").json()["text"]
     assert SCRIPT in text and IMG in text, "the markup is part of the indexed article text"
 
