@@ -1,5 +1,7 @@
 # The newcomer's two commands: `make run` and `make test`.
-ARTICLES ?= ../shared/articles
+SEED_ARTICLES := ../shared/articles
+# The seed articles when the project sits beside shared/; otherwise ./articles, created empty.
+ARTICLES ?= $(if $(wildcard $(SEED_ARTICLES)),$(SEED_ARTICLES),articles)
 DATA ?= data
 HOST ?= 127.0.0.1
 PORT ?= 8000
@@ -10,7 +12,8 @@ install:
 	scripts/install.sh
 
 run: install
-	.venv/bin/article-qa serve --articles $(ARTICLES) --data $(DATA) --host $(HOST) --port $(PORT)
+	mkdir -p $(ARTICLES)
+	.venv/bin/article-qa serve --articles $(ARTICLES) --data $(DATA) --host $(HOST) --port $(PORT) --watch
 
 test:
 	scripts/install.sh --browser

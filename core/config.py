@@ -16,7 +16,7 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="ARTICLE_QA_", env_file=None, extra="ignore")
 
-    articles_dir: Path = Field(Path("../shared/articles"), description="Folder the articles are read from.")
+    articles_dir: Path = Field(Path("articles"), description="Folder the articles are read from.")
     data_dir: Path = Field(Path("data"), description="Folder holding snapshots and the embedding cache.")
     host: str = "127.0.0.1"
     port: int = 8000

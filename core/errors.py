@@ -49,6 +49,12 @@ class NotReadyError(ArticleQAError):
     code = "not_ready"
 
 
+class NoArticlesError(NotReadyError):
+    """The articles folder holds nothing to index yet: the service runs and says how to add articles."""
+
+    code = "no_articles"
+
+
 class InvalidQuestionError(ArticleQAError):
     code = "invalid_question"
 

@@ -39,6 +39,7 @@ from service.schemas import (
     SearchResponse,
     Turn,
 )
+from service.state import no_articles_message
 
 router = APIRouter()
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -238,6 +239,9 @@ def healthz() -> dict[str, str]:
 def readyz(state: StateDep) -> JSONResponse:
     if not state.ready:
         job = state.jobs.running()
+        if state.no_articles and job is None:
+            return JSONResponse({"error": "no_articles", "message": no_articles_message(), "progress": None,
+                                 "detail": state.last_error}, status_code=503)
         progress = job.get("progress") if job else None
         message = ("no snapshot loaded yet" if not progress
                    else f"building the first index, {progress['message']}")

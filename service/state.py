@@ -14,8 +14,10 @@ from typing import Any
 from core.config import Settings
 from core.errors import (
     ArticleQAError,
+    EmptyCorpusError,
     IndexBusyError,
     JobNotFoundError,
+    NoArticlesError,
     NotReadyError,
     SnapshotCorruptError,
     SnapshotNotFoundError,
@@ -24,6 +26,7 @@ from core.progress import ProgressTracker
 from index.backends import backend_for
 from index.embedding import Embedder, get_embedder
 from ingest.pipeline import build_snapshot
+from ingest.sources import SUPPORTED_EXTENSIONS
 from qa.generation.models import generator_provider
 from qa.pipeline import AnswerPipeline
 from service.generator_guard import GeneratorGuard
@@ -132,6 +135,13 @@ class JobManager:
                     log.exception("a job listener failed")
 
 
+def no_articles_message() -> str:
+    """What a reader of an empty service needs: the ways articles get in."""
+    return ("No articles yet. Put article files (" + ", ".join(SUPPORTED_EXTENSIONS) + ") in the service's "
+            "articles folder (./articles with `make run`, which watches it), upload one (POST /articles, or the "
+            "admin panel with ARTICLE_QA_ADMIN_TOKEN set), or list a site's feed in ARTICLE_QA_FEEDS.")
+
+
 class IndexState:
     """Owns the embedder, the current answering pipeline, the reload poller and the rebuild jobs."""
 
@@ -148,6 +158,7 @@ class IndexState:
         self.problems: list[str] = []
         self._refused: set[str] = set()
         self.last_error: str | None = None
+        self.no_articles = False
         self.backend = backend_for(settings)
         self.jobs = JobManager(self._rebuild, log_every_seconds=settings.progress_log_seconds,
                                busy_elsewhere=self.backend.rebuild_holder)
@@ -158,6 +169,8 @@ class IndexState:
     def pipeline(self) -> AnswerPipeline:
         pipeline = self._pipeline
         if pipeline is None:
+            if self.no_articles:
+                raise NoArticlesError(no_articles_message())
             raise NotReadyError("the index is not loaded yet (the first build may still be running)")
         return pipeline
 
@@ -199,7 +212,12 @@ class IndexState:
         def progress(stage: str, done: int, total: int) -> None:
             self.jobs.report(job["id"], stage, done, total)
 
-        report = build_snapshot(self.settings.articles_dir, self.settings.data_dir, self.settings, progress)
+        try:
+            report = build_snapshot(self.settings.articles_dir, self.settings.data_dir, self.settings, progress)
+        except EmptyCorpusError:
+            self.no_articles = not self.ready
+            raise
+        self.no_articles = False
         self.reload()
         return {"snapshot": report.version, "summary": report.to_dict()}
 

@@ -35,8 +35,13 @@ ROOT = Path(__file__).resolve().parents[1]
 GENERATOR_MISSING = "the local generator (xllamacpp) is not installed: run scripts/install.sh (make test does)"
 needs_generator = pytest.mark.skipif(importlib.util.find_spec("xllamacpp") is None, reason=GENERATOR_MISSING)
 SHARED = Path(os.environ.get("ARTICLE_QA_SHARED_DIR", ROOT.parent / "shared"))
-SEED_ARTICLES = SHARED / "articles"
-SEED_QUESTIONS = SHARED / "eval" / "seed-questions.jsonl"
+DATASETS = SHARED / "datasets"
+# Only the benchmark data needs ../shared; the seed articles and questions have copies in the repository.
+needs_datasets = pytest.mark.skipif(not DATASETS.is_dir(),
+                                    reason=f"the benchmark data {DATASETS} is not beside the clone")
+SEED = ROOT / "tests" / "fixtures" / "seed"
+SEED_ARTICLES = SEED / "articles"
+SEED_QUESTIONS = SEED / "seed-questions.jsonl"
 ADMIN_TOKEN = "test-admin-token"
 
 

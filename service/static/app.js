@@ -606,6 +606,8 @@
   async function checkReady() {
     try {
       const response = await fetch("/readyz", { headers: { Accept: "application/json" } });
+      const help = $("#empty-help");
+      help.hidden = true;
       if (response.ok) {
         setStatus("ready", "Ready");
         loadIndexInfo();
@@ -615,6 +617,13 @@
       let text = `Not ready (HTTP ${response.status})`;
       if (response.status === 503) {
         const body = await response.json().catch(() => null);
+        if (body && body.error === "no_articles") {
+          help.textContent = body.message;
+          help.hidden = false;
+          setStatus("empty", "No articles yet");
+          window.setTimeout(checkReady, READY_POLL_MS);
+          return;
+        }
         const progress = body && body.progress;
         text = progress && progress.message ? `Building the index — ${progress.message}` : "Building the index…";
       }

@@ -13,9 +13,7 @@ import pytest
 from core.config import Settings
 from evaluation import metrics as m
 from evaluation.runner import EvalOptions, comparison, runner_for
-from tests.conftest import GENERATOR_MISSING, ROOT, SHARED
-
-DATASETS = SHARED / "datasets"
+from tests.conftest import DATASETS, GENERATOR_MISSING, ROOT, SHARED, needs_datasets
 
 
 def test_squad_metrics() -> None:
@@ -28,6 +26,7 @@ def test_squad_metrics() -> None:
     assert m.recall_at(["a", "b", "c"], {"c"}, 2) == 0.0 and m.reciprocal_rank(["a", "c"], {"c"}) == 0.5
 
 
+@needs_datasets
 @pytest.mark.parametrize(
     ("dataset", "keys"),
     [
@@ -56,6 +55,7 @@ def test_each_benchmark_runs_on_a_sample(tmp_path: Path, dataset: str, keys: lis
                 assert any(p["prediction"] in c["quote"] for c in p["citations"])
 
 
+@needs_datasets
 def test_generative_eval_and_the_plain_baseline_run_on_a_sample(tmp_path: Path) -> None:
     """The generative mode of the eval command and the plain baseline it is compared with, real generator."""
     from qa.generation.models import generator_provider
@@ -80,6 +80,7 @@ def test_generative_eval_and_the_plain_baseline_run_on_a_sample(tmp_path: Path) 
     assert "| f1 |" in comparison(report, plain)
 
 
+@needs_datasets
 def test_eval_command_writes_json_and_markdown(tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "cli.main", "eval", "realtimeqa-news", "--sample", "3", "--corpus-limit", "5",
@@ -168,6 +169,7 @@ def test_office_rule_counts_contained_answers() -> None:
     assert m.office_right(None, [], False) and not m.office_right("x", [], False)
 
 
+@needs_datasets
 def test_campus_news_runs_questions_and_follow_ups_over_seed_and_campus_articles(tmp_path: Path) -> None:
     """The office's own kind of questions: the campus articles served with the seed articles, each follow-up
     asked with the turn before it as history."""
@@ -193,6 +195,7 @@ def test_chinese_answers_are_scored_per_character() -> None:
     assert m.contains_answer("港幣2億元，", ["2億元"])
 
 
+@needs_datasets
 def test_the_chinese_office_set_serves_its_articles_with_the_seed_articles() -> None:
     from evaluation.datasets import OFFICE, load
 
