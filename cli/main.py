@@ -122,6 +122,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from index.embedding import get_embedder
     from qa.generation.models import generator_provider
     from qa.pipeline import AnswerPipeline
+    from service.confidence import confidence_label
 
     settings = _settings(args)
     try:
@@ -137,7 +138,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if result.abstained:
         print(f"No answer in the articles ({result.reason}) [confidence {result.confidence:.2f}]")
     else:
-        print(f"{result.answer}   [{result.confidence_label}, confidence {result.confidence:.2f}]")
+        words = confidence_label(result.confidence, result.abstained)
+        print(f"{result.answer}   [{words}, confidence {result.confidence:.2f}]")
     for c in result.citations:
         print(f"\n  [{c.title}] ({c.date or 'undated'}, {c.source}) chars {c.start}-{c.end}\n  \"{c.quote}\"")
     if args.verbose or result.abstained:

@@ -158,6 +158,7 @@ class _Sitemap(SitemapObject):
             self.urls.append(link)
 
     def extract_sitemap_links(self) -> None:
+        """Overrides trafilatura's parser (called by ``process``) to read XML without entities or network."""
         parser = etree.XMLParser(encoding="utf-8", resolve_entities=False, no_network=True, recover=True)
         try:
             tree = etree.fromstring(self.content.encode("utf-8"), parser)

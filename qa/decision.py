@@ -197,16 +197,6 @@ def _fit_free(rows: Sequence[DecisionFeatures | Mapping[str, float]], labels: Se
                          tuple(float(v) for v in mean), tuple(float(v) for v in scale))
 
 
-CONFIDENCE_WORDS = ((0.8, "very likely right"), (0.6, "likely right"), (0.4, "may be right"), (0.0, "uncertain"))
-
-
-def confidence_label(confidence: float, abstained: bool) -> str:
-    """The calibrated probability in words a reader takes in at a glance."""
-    if abstained:
-        return "not in the articles"
-    return next(words for floor, words in CONFIDENCE_WORDS if confidence >= floor)
-
-
 @dataclass(frozen=True)
 class Candidate:
     """One reader's answer with its features and the probability the fitted model gives it."""

@@ -148,8 +148,7 @@ class QuestionStage:
                                          self.settings.recency_weight)
         mode = AnswerMode(request.mode) if request.mode else default_mode
         k = min(request.top_k or self.settings.default_top_k, self.settings.max_top_k)
-        return Query(request.question, text, analyze_question(text), mode, k, filters, prefer, request.as_of,
-                     tuple(rewrite.why))
+        return Query(request.question, text, analyze_question(text), mode, k, filters, prefer, request.as_of)
 
 
 def type_fit(analysis: QuestionAnalysis, answer: str) -> float:

@@ -86,7 +86,6 @@ class Query:
     filters: SearchFilters | None = None
     prefer: DatePreference | None = None
     as_of: date | None = None
-    rewrite_notes: tuple[str, ...] = ()
 
     @property
     def rewritten(self) -> str | None:
@@ -197,8 +196,3 @@ class Answer:
     features: dict[str, float] = field(default_factory=dict)
     candidates: tuple[dict[str, object], ...] = ()  # every reader's candidate with its features, for calibration
 
-    @property
-    def confidence_label(self) -> str:
-        from qa.decision import confidence_label
-
-        return confidence_label(self.confidence, self.abstained)

@@ -1,1 +1,2 @@
-"""The HTTP service, CLI and answering layer of article-qa."""
+"""The HTTP layer of article-qa: FastAPI routes, schemas and the running index state; the answering stages
+live in ``qa``."""

@@ -17,6 +17,7 @@ from qa import conversation
 from qa.records import Answer, AskInput
 from qa.records import Turn as PastTurn
 from service import library
+from service.confidence import confidence_label
 from service.deps import AdminDep, FeedbackDep, MetricsDep, PipelineDep, RateLimitDep, SettingsDep, StateDep
 from service.feeds import feeds_status
 from service.schemas import (
@@ -87,7 +88,8 @@ def ask_response(result: Answer) -> AskResponse:
     return AskResponse(
         rewritten_question=result.rewritten_question, question=result.question, mode=result.mode,
         answer=result.answer, abstained=result.abstained, confidence=result.confidence,
-        confidence_label=result.confidence_label, final=result.final, reason=result.reason,
+        confidence_label=confidence_label(result.confidence, result.abstained), final=result.final,
+        reason=result.reason,
         citations=[Citation(**asdict(c)) for c in result.citations],
         passages=[Passage(**_passage(h)) for h in result.hits], snapshot=result.snapshot,
         timings_ms={k: round(v, 2) for k, v in result.timings_ms.items()},

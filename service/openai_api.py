@@ -29,6 +29,7 @@ from qa.pipeline import AnswerPipeline, Event, FinalEvent
 from qa.records import Answer, AnswerMode, AskInput
 from service import chat_text
 from service.api import _filters
+from service.confidence import confidence_label
 from service.deps import MetricsDep, OpenAIKeyDep, RateLimitDep, SettingsDep, StateDep
 from service.errors import openai_error_body, status_for
 from service.metrics import Metrics
@@ -193,7 +194,8 @@ class Completion:
 def result(answer: Answer) -> ArticleQAResult:
     return ArticleQAResult(
         question=answer.question, rewritten_question=answer.rewritten_question, answer=answer.answer,
-        abstained=answer.abstained, confidence=answer.confidence, confidence_label=answer.confidence_label,
+        abstained=answer.abstained, confidence=answer.confidence,
+        confidence_label=confidence_label(answer.confidence, answer.abstained),
         reason=answer.reason, mode=answer.mode, snapshot=answer.snapshot,
         citations=[Citation(**asdict(c)) for c in answer.citations])
 

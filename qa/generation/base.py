@@ -1,6 +1,7 @@
 """What every generator backend offers: one span-constrained reading, streamed, with the model's probabilities.
 
-A backend is a small class chosen by name (``GENERATORS``); the reader never knows which one it talks to.
+Every backend is a client of an OpenAI-style chat server (``ChatServerGenerator``: the local llama.cpp server
+or a remote one, chosen by ``models.get_generator``); the reader never knows which one it talks to.
 """
 
 from __future__ import annotations

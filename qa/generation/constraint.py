@@ -7,7 +7,7 @@ passage. It can also be written as a GBNF grammar for servers that take one (lla
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from core.text import has_han
@@ -196,7 +196,3 @@ def gbnf_literal(data: bytes) -> str:
     escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r") \
         .replace("\t", "\\t")
     return f'"{escaped}"'
-
-
-def token_index(vocabulary: Mapping[int, bytes]) -> TokenIndex:
-    return TokenIndex(vocabulary.items())

@@ -61,13 +61,13 @@
   }
 
   /** Colour band of a calibrated confidence; the same cut-offs as its words (qa/decision.py). */
-  function confidenceLevel(confidence) {
-    const value = Number(confidence);
-    if (!Number.isFinite(value)) return "low";
-    if (value >= 0.6) return "high";
-    if (value >= 0.4) return "medium";
-    return "low";
-  }
+  /** The colour band for the API's confidence_label (the API owns the thresholds). */
+  const CONFIDENCE_LEVELS = {
+    "very likely right": "high",
+    "likely right": "high",
+    "may be right": "medium",
+    "uncertain": "low",
+  };
 
   /** A <time> element for an ISO date, or the word "undated". */
   function dateNode(date, className) {
@@ -389,7 +389,7 @@
     const top = el("div", "answer-top");
     top.appendChild(el("p", "answer-label", abstained ? "No answer" : "Answer"));
     const words = typeof data.confidence_label === "string" && data.confidence_label ? data.confidence_label : "";
-    const conf = el("span", `confidence confidence-${abstained ? "none" : confidenceLevel(data.confidence)}`,
+    const conf = el("span", `confidence confidence-${abstained ? "none" : (CONFIDENCE_LEVELS[words] || "low")}`,
       words ? words.charAt(0).toUpperCase() + words.slice(1) : `${percent(data.confidence)} confidence`);
     conf.title = `Calibrated confidence ${percent(data.confidence)}: of answers shown with this confidence, about that share are right`;
     top.appendChild(conf);

@@ -15,7 +15,6 @@ from qa.decision import (
     DecisionFeatures,
     DecisionModels,
     LogisticModel,
-    confidence_label,
     fit,
 )
 
@@ -92,10 +91,3 @@ def test_a_wrong_signed_weight_is_pinned_at_zero() -> None:
     weights = dict(zip(model.features, model.weights, strict=True))
     assert weights["mean_logprob"] > 0 and weights["none_prob"] <= 0
     assert model.features == ("mean_logprob", "none_prob") and len(model.mean) == 2
-
-
-@pytest.mark.parametrize(("confidence", "abstained", "words"), [
-    (0.93, False, "very likely right"), (0.7, False, "likely right"), (0.45, False, "may be right"),
-    (0.2, False, "uncertain"), (0.9, True, "not in the articles")])
-def test_confidence_in_words(confidence: float, abstained: bool, words: str) -> None:
-    assert confidence_label(confidence, abstained) == words
