@@ -15,12 +15,12 @@ from starlette.types import Scope
 
 from core.config import Settings, get_settings
 from service import errors
-from service.api import router
 from service.feeds import start_feeds
 from service.metrics import Metrics
 from service.middleware import REQUEST_ID_HEADER, BodyLimitMiddleware, RequestContextMiddleware
 from service.openai_api import router as openai_router
 from service.ratelimit import limiter_for
+from service.routes import ROUTERS
 from service.runtime import limit_malloc_arenas
 from service.state import IndexState
 from service.stream import router as stream_router
@@ -67,7 +67,8 @@ def create_app(settings: Settings | None = None, state: IndexState | None = None
     app.state.metrics = Metrics()
     app.state.rate_limiter = limiter_for(settings.rate_limit_per_minute, settings.rate_limit_burst)
     errors.install(app)
-    app.include_router(router)
+    for router in ROUTERS:
+        app.include_router(router)
     app.include_router(stream_router)
     app.include_router(openai_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

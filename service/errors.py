@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from core import errors as e
+from service.schemas import ErrorBody
 
 STATUS: dict[type[e.ArticleQAError], int] = {
     e.InvalidQuestionError: 422,
@@ -37,6 +38,11 @@ STATUS: dict[type[e.ArticleQAError], int] = {
     e.InvalidChatRequestError: 400,
     e.ModelNotFoundError: 404,
 }
+# What the OpenAPI document lists for the routes of article-qa's own API (the body is always ``ErrorBody``).
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorBody} for code in (401, 403, 404, 409, 413, 415, 422, 503)
+}
+RATE_LIMITED_RESPONSES: dict[int | str, dict[str, Any]] = {**ERROR_RESPONSES, 429: {"model": ErrorBody}}
 OPENAI_PREFIX = "/v1/"
 OPENAI_TYPES = {401: "invalid_request_error", 403: "permission_error", 429: "rate_limit_error"}
 OPENAI_PARAMS = {"invalid_question": "messages"}  # the chat request field a domain error is about

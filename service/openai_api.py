@@ -28,8 +28,8 @@ from core.errors import ArticleQAError, InvalidChatRequestError, ModelNotFoundEr
 from qa.pipeline import AnswerPipeline, Event, FinalEvent
 from qa.records import Answer, AnswerMode, AskInput
 from service import chat_text
-from service.api import _filters
 from service.confidence import confidence_label
+from service.convert import search_filters
 from service.deps import MetricsDep, OpenAIKeyDep, RateLimitDep, SettingsDep, StateDep
 from service.errors import openai_error_body, status_for
 from service.metrics import Metrics
@@ -147,7 +147,7 @@ def chat_input(body: ChatCompletionRequest, mode: AnswerMode | None, known: Call
     question = message_text(last, f"messages.[{len(body.messages) - 1}].content")
     turns = chat_text.history([(m.role, message_text(m)) for m in earlier], known)
     options = body.article_qa or ArticleQAOptions()
-    return AskInput(question, turns, options.top_k, _filters(options.filters), mode, options.as_of)
+    return AskInput(question, turns, options.top_k, search_filters(options.filters), mode, options.as_of)
 
 
 def _words(text: str) -> int:

@@ -20,9 +20,9 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from core.errors import ArticleQAError
 from qa.pipeline import DraftEvent, FinalEvent, QuestionEvent, SourcesEvent, TokenEvent
-from service.api import ERRORS, _passage, ask_input, ask_response
+from service.convert import ask_input, ask_response, passage
 from service.deps import SettingsDep, StateDep
-from service.errors import error_body, status_for
+from service.errors import ERROR_RESPONSES, error_body, status_for
 from service.schemas import AskRequest
 from service.state import IndexState
 
@@ -40,7 +40,7 @@ def answer_events(body: AskRequest, state: IndexState, emit: Emit) -> None:
             if isinstance(event, QuestionEvent):
                 emit("question", {"question": body.question, "rewritten_question": event.query.rewritten})
             elif isinstance(event, SourcesEvent):
-                emit("sources", {"passages": [_passage(h) for h in event.hits], "snapshot": event.snapshot})
+                emit("sources", {"passages": [passage(h) for h in event.hits], "snapshot": event.snapshot})
             elif isinstance(event, DraftEvent):
                 emit("draft", ask_response(event.answer).model_dump(mode="json"))
             elif isinstance(event, TokenEvent):
@@ -79,7 +79,7 @@ async def _stream(body: AskRequest, state: IndexState) -> AsyncIterator[ServerSe
 
 @router.post("/ask/stream", responses={200: {"content": {"text/event-stream": {}},
                                              "description": "Server-Sent Events: question, sources, draft?, "
-                                             "token*, then final or error."}, **ERRORS},
+                                             "token*, then final or error."}, **ERROR_RESPONSES},
              response_class=EventSourceResponse, tags=["questions"])
 async def ask_stream(body: AskRequest, state: StateDep, settings: SettingsDep) -> EventSourceResponse:
     """Like ``/ask`` but streamed: sources first, then generator tokens, then the verified answer."""
