@@ -18,12 +18,10 @@ from service import errors
 from service.feeds import start_feeds
 from service.metrics import Metrics
 from service.middleware import REQUEST_ID_HEADER, BodyLimitMiddleware, RequestContextMiddleware
-from service.openai_api import router as openai_router
 from service.ratelimit import limiter_for
 from service.routes import ROUTERS
 from service.runtime import limit_malloc_arenas
 from service.state import IndexState
-from service.stream import router as stream_router
 
 STATIC = Path(__file__).parent / "static"
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
@@ -69,8 +67,6 @@ def create_app(settings: Settings | None = None, state: IndexState | None = None
     errors.install(app)
     for router in ROUTERS:
         app.include_router(router)
-    app.include_router(stream_router)
-    app.include_router(openai_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/", include_in_schema=False)

@@ -119,7 +119,9 @@ class JobManager:
                 result = self._run(job)
                 update = {"state": "succeeded", **result}
             except ArticleQAError as exc:
-                log.error("rebuild job %s failed: %s", job["id"], exc)
+                # An empty articles folder is a state the page explains, not a fault.
+                level = logging.WARNING if isinstance(exc, EmptyCorpusError) else logging.ERROR
+                log.log(level, "rebuild job %s failed: %s", job["id"], exc)
                 update = {"state": "failed", "error": str(exc)}
             except Exception as exc:  # a failed rebuild must never take the service down
                 log.exception("rebuild job %s failed", job["id"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from service.routes import articles, ask, feedback, health, index
+from service.routes import articles, ask, chat, feedback, health, index, stream
 
-ROUTERS: tuple[APIRouter, ...] = (ask.router, articles.router, index.router, feedback.router, health.router)
+ROUTERS: tuple[APIRouter, ...] = (ask.router, stream.router, articles.router, index.router, feedback.router,
+                                  health.router, chat.router)

@@ -17,7 +17,7 @@ import pytest
 from openai import OpenAI
 
 from index.embedding import Embedder
-from service.openai_api import MODELS, served_models
+from service.routes.chat import MODELS, served_models
 from tests.conftest import SEED_QUESTIONS, LiveServer, SeedIndex, needs_generator, start_server
 
 MANCHESTER_ID = "pkuhsc-manchester-joint-webinar"
