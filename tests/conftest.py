@@ -8,7 +8,7 @@ import shutil
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -121,7 +121,12 @@ def start_server(root: Path, seed: SeedIndex, embedder: Embedder, token: str | N
     articles, data = root / "articles", root / "data"
     shutil.copytree(seed.articles_dir, articles)
     shutil.copytree(seed.data_dir, data)
-    settings = make_settings(articles, data, admin_token=token, **extra)
+    return serve(make_settings(articles, data, admin_token=token, **extra), embedder, watch)
+
+
+def serve(settings: Settings, embedder: Embedder, watch: bool = False,
+          ready: Callable[[httpx.Response], bool] = lambda r: r.status_code == 200) -> LiveServer:
+    """A real uvicorn server on 127.0.0.1 for these settings, returned once `/readyz` answers as `ready` wants."""
     port = free_port()
     app = create_app(settings, state=IndexState(settings, embedder), watch=watch)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
@@ -131,8 +136,8 @@ def start_server(root: Path, seed: SeedIndex, embedder: Embedder, token: str | N
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                return LiveServer(url, articles, data, settings, server, thread)
+            if ready(httpx.get(f"{url}/readyz", timeout=2)):
+                return LiveServer(url, settings.articles_dir, settings.data_dir, settings, server, thread)
         except httpx.HTTPError:
             pass
         time.sleep(0.1)

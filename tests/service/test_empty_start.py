@@ -4,20 +4,15 @@ the page, and answers once an article is copied into the watched folder."""
 from __future__ import annotations
 
 import shutil
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from playwright.sync_api import expect
 
 from index.embedding import Embedder
-from service.app import create_app
-from service.state import IndexState
-from tests.conftest import SEED_ARTICLES, free_port, make_settings
+from tests.conftest import SEED_ARTICLES, make_settings, serve
 from tests.service.browser import Session
 
 READY_WAIT = 180.0  # seconds for the watched folder's first build, on a loaded machine
@@ -28,23 +23,9 @@ def empty_server(tmp_path: Path, embedder: Embedder) -> Iterator[tuple[str, Path
     articles = tmp_path / "articles"
     articles.mkdir()
     settings = make_settings(articles, tmp_path / "data", watch_debounce_ms=200)
-    app = create_app(settings, state=IndexState(settings, embedder), watch=True)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/readyz", timeout=2).json().get("error") == "no_articles":
-                break
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    yield url, articles
-    server.should_exit = True
-    thread.join(timeout=15)
+    server = serve(settings, embedder, watch=True, ready=lambda r: r.json().get("error") == "no_articles")
+    yield server.url, articles
+    server.stop()
 
 
 def test_an_empty_folder_says_how_to_add_articles_then_answers_what_is_added(
