@@ -137,11 +137,11 @@ class JobManager:
                     log.exception("a job listener failed")
 
 
-def no_articles_message() -> str:
-    """What a reader of an empty service needs: the ways articles get in."""
-    return ("No articles yet. Put article files (" + ", ".join(SUPPORTED_EXTENSIONS) + ") in the service's "
-            "articles folder (./articles with `make run`, which watches it), upload one (POST /articles, or the "
-            "admin panel with ARTICLE_QA_ADMIN_TOKEN set), or list a site's feed in ARTICLE_QA_FEEDS.")
+# What a reader of an empty service needs: the ways articles get in.
+NO_ARTICLES_MESSAGE = (
+    "No articles yet. Put article files (" + ", ".join(SUPPORTED_EXTENSIONS) + ") in the service's articles "
+    "folder (./articles with `make run`, which watches it), upload one (POST /articles, or the admin panel with "
+    "ARTICLE_QA_ADMIN_TOKEN set), or list a site's feed in ARTICLE_QA_FEEDS.")
 
 
 class IndexState:
@@ -172,7 +172,7 @@ class IndexState:
         pipeline = self._pipeline
         if pipeline is None:
             if self.no_articles:
-                raise NoArticlesError(no_articles_message())
+                raise NoArticlesError(NO_ARTICLES_MESSAGE)
             raise NotReadyError("the index is not loaded yet (the first build may still be running)")
         return pipeline
 

@@ -8,7 +8,8 @@ import pytest
 from tests.conftest import SEED_ARTICLES, SEED_QUESTIONS, SHARED
 
 
-@pytest.mark.skipif(not (SHARED / "articles").is_dir(), reason=f"{SHARED} is not beside the clone")
+@pytest.mark.skipif(not (SHARED / "articles").is_dir(),
+                    reason=f"the originals in {SHARED} are not beside the clone: nothing to compare the copies with")
 def test_the_seed_copies_match_shared() -> None:
     originals = sorted((SHARED / "articles").iterdir())
     assert [p.name for p in originals] == sorted(p.name for p in SEED_ARTICLES.iterdir() if p.suffix == ".txt")

@@ -5,9 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 
+from core.errors import NoArticlesError
 from service.deps import MetricsDep, StateDep
 from service.schemas import ErrorBody
-from service.state import no_articles_message
+from service.state import NO_ARTICLES_MESSAGE
 
 router = APIRouter(tags=["health"])
 
@@ -22,7 +23,7 @@ def readyz(state: StateDep) -> JSONResponse:
     if not state.ready:
         job = state.jobs.running()
         if state.no_articles and job is None:
-            return JSONResponse({"error": "no_articles", "message": no_articles_message(), "progress": None,
+            return JSONResponse({"error": NoArticlesError.code, "message": NO_ARTICLES_MESSAGE, "progress": None,
                                  "detail": state.last_error}, status_code=503)
         progress = job.get("progress") if job else None
         message = ("no snapshot loaded yet" if not progress
