@@ -20,8 +20,8 @@ test:
 	.venv/bin/python -m pytest
 
 lint:
-	.venv/bin/ruff check core ingest index qa service evaluation cli tests bench
-	.venv/bin/mypy core ingest index qa service evaluation cli tests bench
+	.venv/bin/ruff check core ingest index qa service evaluation cli tests bench scripts
+	.venv/bin/mypy core ingest index qa service evaluation cli tests bench scripts
 	.venv/bin/lint-imports
 
 screenshots:  # refreshes docs/screenshot-*.png from the real page (the tests never write into the tree)

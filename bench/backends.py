@@ -47,12 +47,12 @@ def main() -> None:
     args = parser.parse_args()
     base = Settings()
     data = base.eval_dir / args.dataset / "data"
-    prefix = f"{base.milvus_collection}_eval_{args.dataset}".replace("-", "_")
+    prefix = f"{base.milvus.collection}_eval_{args.dataset}".replace("-", "_")
     settings = {
-        "local": base.model_copy(update={"data_dir": data, "index_backend": "local"}),
-        "milvus": base.model_copy(update={"data_dir": data, "index_backend": "milvus", "milvus_collection": prefix}),
+        "local": base.override(data_dir=data, index_backend="local"),
+        "milvus": base.override(data_dir=data, index_backend="milvus", milvus_collection=prefix),
     }
-    embedder = get_embedder(base.embedding_model, base.threads)
+    embedder = get_embedder(base.embedding.model, base.threads)
     answerers = {name: AnswerPipeline(backend_for(s).load_latest()[0], embedder, s) for name, s in settings.items()}
     versions = {name: a.snapshot.version for name, a in answerers.items()}
     questions = load(args.dataset, base.datasets_dir).questions

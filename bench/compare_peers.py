@@ -88,17 +88,15 @@ def index_article_qa(snapshot: snap.Snapshot) -> float:
 def run_article_qa(snapshot: snap.Snapshot, questions: list[dict[str, Any]], settings: Settings, repeats: int,
                    recency: bool) -> dict[str, Any]:
     """article-qa's retriever on the loaded snapshot; ``recency`` adds the service's date preference."""
-    embedder = get_embedder(settings.embedding_model, settings.threads)
-    retriever = HybridRetriever(snapshot, embedder, RetrievalConfig(
-        settings.retrieval_candidates, settings.rrf_k, settings.dense_weight, settings.lexical_weight,
-        settings.fusion))
+    embedder = get_embedder(settings.embedding.model, settings.threads)
+    retriever = HybridRetriever(snapshot, embedder, RetrievalConfig.of(settings.retrieval))
 
     def search(q: dict[str, Any]) -> list[str]:
         as_of = date.fromisoformat(q["before"]) if q["before"] else None
         filters = SearchFilters(published_before=as_of) if as_of else None
         prefer = None
         if recency:
-            filters, prefer = temporal.scope(q["question"], filters, as_of, settings.recency_half_life_days)
+            filters, prefer = temporal.scope(q["question"], filters, as_of, settings.retrieval.recency_half_life_days)
         hits = retriever.search(q["question"], TOP_CHUNKS, filters, prefer).hits
         return [h.article.id for h in hits]
 
@@ -130,7 +128,7 @@ def scratch_subset(questions: list[dict[str, Any]], count: int, work: Path, sett
                                              encoding="utf-8")
     data = work / "data"
     shutil.rmtree(data, ignore_errors=True)
-    report = build_snapshot(folder, data, settings.model_copy(update={"data_dir": data}))
+    report = build_snapshot(folder, data, settings.override(data_dir=data))
     loaded, _ = snap.load_latest(data)
     return {"build_seconds": round(report.seconds + model_load, 1), "chunks": report.chunks,
             "articles": report.articles, "model_load_included_s": round(model_load, 1)}, loaded
@@ -166,7 +164,7 @@ def main() -> None:
 
     settings = Settings()
     started = time.perf_counter()
-    get_embedder(settings.embedding_model, settings.threads)
+    get_embedder(settings.embedding.model, settings.threads)
     model_load = time.perf_counter() - started
     dataset = load_dataset(args.dataset, settings.datasets_dir)
     questions = [{"id": q.id, "question": q.question, "before": q.as_of,

@@ -72,7 +72,7 @@ def txtai_answers(dataset: Dataset, python: Path, settings: Settings, work: Path
     (work / "documents.jsonl").write_text("".join(json.dumps(d) + "\n" for d in docs), encoding="utf-8")
     questions = [{"id": q.id, "question": q.question, "as_of": q.as_of} for q, _ in asked(dataset)]
     (work / "questions.jsonl").write_text("".join(json.dumps(q) + "\n" for q in questions), encoding="utf-8")
-    server = LocalServer(str(resolve(settings.generator_model)), settings.generator_ctx, settings.generator_threads)
+    server = LocalServer(str(resolve(settings.generator.model)), settings.generator.ctx, settings.generator.threads)
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
     try:
         subprocess.run([str(python), str(WORKER), "--work", str(work), "--base-url", server.base_url,
@@ -128,7 +128,7 @@ def main() -> None:
     settings = Settings()
     python = ensure_venv(args.venv)
     work = args.work or Path(tempfile.mkdtemp(prefix="aqa-rag-"))
-    result: dict[str, Any] = {"generator": settings.generator_model, "datasets": {}}
+    result: dict[str, Any] = {"generator": settings.generator.model, "datasets": {}}
     for name in [d for d in args.datasets.split(",") if d]:
         dataset = load_dataset(name, settings.datasets_dir)
         peer = txtai_answers(dataset, python, settings, work / name, args.reuse)

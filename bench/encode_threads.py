@@ -46,7 +46,7 @@ def measure(threads: int) -> dict[str, Any]:
 
 
 def main() -> None:
-    if len(sys.argv) == 3 and sys.argv[1] == "--child":
+    if sys.argv[1:2] == ["--child"] and sys.argv[2:]:
         print(json.dumps(measure(int(sys.argv[2]))))
         return
     rows = []

@@ -42,10 +42,10 @@ def embedder_alone(data: Path, settings: Settings) -> dict[str, Any]:
     """The embedder by itself on the snapshot's chunk texts (same batch size): the ceiling for ingest."""
     snapshot, _ = load_latest(data)
     texts = [embedding_text(snapshot.articles[c.article_id], c) for c in snapshot.chunks]
-    embedder = get_embedder(settings.embedding_model, settings.threads)
+    embedder = get_embedder(settings.embedding.model, settings.threads)
     started = time.perf_counter()
     for i in range(0, len(texts), 128):
-        embedder.encode(texts[i:i + 128], batch_size=settings.embedding_batch_size)
+        embedder.encode(texts[i:i + 128], batch_size=settings.embedding.batch_size)
     seconds = time.perf_counter() - started
     return {"seconds": round(seconds, 2), "chunks": len(texts), "chunks_per_s": round(len(texts) / seconds, 1)}
 
@@ -86,7 +86,7 @@ def main() -> None:
     data = args.data or Path(tempfile.mkdtemp(prefix="aqa-bench-data-"))
     settings = Settings(articles_dir=folder, data_dir=data)
     t = time.perf_counter()
-    get_embedder(settings.embedding_model, settings.threads)
+    get_embedder(settings.embedding.model, settings.threads)
     result: dict[str, Any] = {"corpus": args.corpus, "limit": args.limit,
                               "model_load_s": round(time.perf_counter() - t, 2)}
 
@@ -96,7 +96,7 @@ def main() -> None:
         copy = Path(tempfile.mkdtemp(prefix="aqa-bench-incr-")) / "data"
         shutil.copytree(data, copy)
         data = copy
-        settings = settings.model_copy(update={"data_dir": data})
+        settings = settings.override(data_dir=data)
     else:
         if data.exists():
             shutil.rmtree(data)

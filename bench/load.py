@@ -30,6 +30,8 @@ QUESTION_FILES = {
     "realtimeqa": SHARED / "datasets" / "realtimeqa-news" / "questions.jsonl",
 }
 WARMUP = 10
+MIN_TREND_SAMPLES = 3  # fewer memory samples than this give no slope worth reporting
+WARMUP_SECONDS = 60  # memory after the first minute, when caches have filled, is what the trend is read from
 
 
 @dataclass
@@ -65,7 +67,7 @@ async def _client_loop(client: httpx.AsyncClient, url: str, questions: list[str]
         try:
             r = await client.post(f"{url}/ask", json={"question": questions[i % len(questions)]})
             elapsed = (time.perf_counter() - started) * 1000
-            if r.status_code != 200:
+            if r.status_code != httpx.codes.OK:
                 tally.errors.append(f"HTTP {r.status_code}: {r.text[:120]}")
             else:
                 tally.latencies_ms.append(elapsed)
@@ -90,7 +92,7 @@ async def drive(url: str, questions: list[str], concurrency: int, requests: int,
 
 def trend_mib_per_min(samples: list[tuple[float, float]]) -> float | None:
     """Least-squares slope of resident memory over time."""
-    if len(samples) < 3:
+    if len(samples) < MIN_TREND_SAMPLES:
         return None
     t = np.array([s[0] for s in samples]) / 60
     y = np.array([s[1] for s in samples])
@@ -131,7 +133,7 @@ async def soak(server: BenchServer, questions: list[str], concurrency: int, seco
     await asyncio.gather(traffic, sampler(), rebuilder())
     tally = traffic.result()
     wall = time.monotonic() - start
-    after_first_minute = [s for s in samples if s[0] >= 60]
+    after_first_minute = [s for s in samples if s[0] >= WARMUP_SECONDS]
     rss = [s[1] for s in samples]
     return {
         **tally.summary(wall),

@@ -37,7 +37,7 @@ def main() -> None:
     (work / "profiled.txt").write_text("Profiled article\n\n1 March 2025\n\nThe profiler added this article. "
                                        "It has two sentences.\n")
     settings = Settings(articles_dir=work, data_dir=data)
-    get_embedder(settings.embedding_model, settings.threads)
+    get_embedder(settings.embedding.model, settings.threads)
     profiler = Profiler(interval=0.002)
     with profiler:
         report = build_snapshot(work, data, settings)

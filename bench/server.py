@@ -36,7 +36,7 @@ class BenchServer:
 
     def snapshot(self) -> str | None:
         r = httpx.get(f"{self.url}/readyz", timeout=10)
-        return str(r.json().get("snapshot")) if r.status_code == 200 else None
+        return str(r.json().get("snapshot")) if r.status_code == httpx.codes.OK else None
 
     def __enter__(self) -> BenchServer:
         self.proc = subprocess.Popen(self._cmd, cwd=ROOT, env=self._env, stdout=subprocess.DEVNULL,
@@ -46,7 +46,7 @@ class BenchServer:
             if self.proc.poll() is not None:
                 raise SystemExit(f"the server exited with code {self.proc.returncode}")
             try:
-                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
+                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == httpx.codes.OK:
                     return self
             except httpx.HTTPError:
                 pass

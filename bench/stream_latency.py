@@ -25,7 +25,7 @@ def wait_ready(url: str, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == httpx.codes.OK:
                 return
         except httpx.HTTPError:
             pass

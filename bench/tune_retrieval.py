@@ -33,7 +33,7 @@ def main() -> None:
     settings = Settings()
     data = load(args.dataset, settings.datasets_dir)
     snapshot, _ = snap.load_latest(settings.eval_dir / args.dataset / "data")
-    embedder = get_embedder(settings.embedding_model, settings.threads)
+    embedder = get_embedder(settings.embedding.model, settings.threads)
     questions = [q for q in data.questions if q.gold_docs and q.answerable]
     if args.sample and args.sample < len(questions):
         questions = random.Random(0).sample(questions, args.sample)
@@ -76,15 +76,14 @@ def main() -> None:
 def rerank_grid(settings: Settings, snapshot: snap.Snapshot, embedder: Embedder, questions: list[EvalQuestion],
                 vectors: dict[str, np.ndarray]) -> None:
     """Recall@k with the passages re-ranked by the reader's best evidence sentence, at several weights."""
-    retriever = HybridRetriever(snapshot, embedder, RetrievalConfig(
-        settings.retrieval_candidates, settings.rrf_k, settings.dense_weight, settings.lexical_weight, settings.fusion))
+    retriever = HybridRetriever(snapshot, embedder, RetrievalConfig.of(settings.retrieval))
     stage = EvidenceStage(TermWeights(*snapshot.term_stats()), lambda t: embedder.encode(t, batch_size=16))
     weights = (0.0, 0.5, 1.0, 2.0, 4.0)
     recalls: dict[float, dict[int, list[float]]] = {w: {1: [], 3: []} for w in weights}
     for q in questions:
         as_of = date.fromisoformat(q.as_of) if q.as_of else None
         filters, prefer = temporal.scope(q.question, SearchFilters() if as_of else None, as_of,
-                                         settings.recency_half_life_days, settings.recency_weight)
+                                         settings.retrieval.recency_half_life_days, settings.retrieval.recency_weight)
         result = retriever.search(q.question, 10, filters, prefer, query_vector=vectors[q.id])
         evidence = stage.sentences(analyze_question(q.question), result.hits, result.query_vector)
         gold = {slugify(d) for d in q.gold_docs}
@@ -94,7 +93,7 @@ def rerank_grid(settings: Settings, snapshot: snap.Snapshot, embedder: Embedder,
             for k in (1, 3):
                 recalls[w][k].append(m.recall_at(ranked, gold, k))
     for w in weights:
-        print(json.dumps({"rerank_weight": w, "dense_w": settings.dense_weight,
+        print(json.dumps({"rerank_weight": w, "dense_w": settings.retrieval.dense_weight,
                           **{f"R@{k}": round(100 * m.mean(v), 1) for k, v in recalls[w].items()}}))
 
 

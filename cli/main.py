@@ -10,7 +10,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from core.config import Settings
+from pydantic import ValidationError
+
+from core.config import Settings, explain_invalid
 from core.errors import ArticleQAError
 from evaluation.datasets import DATASETS
 
@@ -47,11 +49,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"error: articles folder {settings.articles_dir} does not exist", file=sys.stderr)
         return EXIT_USAGE
     app = create_app(settings, watch=args.watch)
-    print(f"article-qa: serving http://{settings.host}:{settings.port}  (articles: {settings.articles_dir}, "
+    service = settings.service
+    print(f"article-qa: serving http://{service.host}:{service.port}  (articles: {settings.articles_dir}, "
           f"data: {settings.data_dir})", file=sys.stderr)
-    logs.configure(settings.log_format)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", log_config=None, access_log=False,
-                timeout_graceful_shutdown=math.ceil(settings.shutdown_grace_seconds))
+    logs.configure(service.log_format)
+    uvicorn.run(app, host=service.host, port=service.port, log_level="info", log_config=None, access_log=False,
+                timeout_graceful_shutdown=math.ceil(service.shutdown_grace_seconds))
     return EXIT_OK
 
 
@@ -65,7 +68,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         print("error: --workers needs at least 1 worker", file=sys.stderr)
         return EXIT_USAGE
     engine = {k: v for k, v in (("ingest_workers", args.workers), ("ingest_cluster", args.cluster)) if v is not None}
-    settings = settings.model_copy(update=engine)
+    settings = settings.override(**engine)
     feeds_failed = _collect_feeds(settings)
     bar: tqdm | None = None
 
@@ -129,7 +132,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
         snapshot, problems = backend_for(settings).load_latest()
         for problem in problems:
             print(f"warning: {problem}", file=sys.stderr)
-        pipeline = AnswerPipeline(snapshot, get_embedder(settings.embedding_model, settings.threads), settings,
+        pipeline = AnswerPipeline(snapshot, get_embedder(settings.embedding.model, settings.threads), settings,
                                   generator_provider(settings))
         result = pipeline.ask(args.question, args.top_k, mode=args.mode)
     except ArticleQAError as exc:
@@ -158,11 +161,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     if args.datasets_dir:
-        settings = settings.model_copy(update={"datasets_dir": args.datasets_dir})
+        settings = settings.override(datasets_dir=args.datasets_dir)
     if args.eval_dir:
-        settings = settings.model_copy(update={"eval_dir": args.eval_dir})
+        settings = settings.override(eval_dir=args.eval_dir)
     if args.threshold is not None:
-        settings = settings.model_copy(update={"abstain_threshold": args.threshold})
+        settings = settings.override(abstain_threshold=args.threshold)
     mode = AnswerMode(args.mode)
     options = EvalOptions(args.dataset, mode, args.sample, args.seed, args.corpus_limit, oracle=not args.no_oracle,
                           noise=args.noise)
@@ -200,7 +203,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         json_path, md_path = write_report(report, args.out or settings.eval_dir / "reports")
         print(md_path.read_text())
         print(f"report: {json_path}")
-    if len(reports) == 2:
+    if len(reports) > 1:  # with --with-plain: the pipeline and the plain baseline
         print(comparison(reports[0], reports[1]))
     return EXIT_OK
 
@@ -284,12 +287,12 @@ def cmd_model_server(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return EXIT_ERROR
     try:
-        path = resolve(args.model or settings.generator_model)
+        path = resolve(args.model or settings.generator.model)
     except ArticleQAError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR
-    key = settings.generator_api_key.get_secret_value() if settings.generator_api_key else None
-    server = LocalServer(str(path), settings.generator_ctx, settings.generator_threads, args.host, args.port,
+    key = settings.generator.api_key.get_secret_value() if settings.generator.api_key else None
+    server = LocalServer(str(path), settings.generator.ctx, settings.generator.threads, args.host, args.port,
                          (key,) if key else ())
     print(f"article-qa model server: {server.base_url}/v1 ({path.name})", file=sys.stderr, flush=True)
     stop = threading.Event()
@@ -304,7 +307,7 @@ def cmd_feedback_export(args: argparse.Namespace) -> int:
     from service.feedback import FeedbackStore
 
     settings = _settings(args)
-    store = FeedbackStore(settings.data_dir / settings.feedback_file)
+    store = FeedbackStore(settings.data_dir / settings.service.feedback_file)
     if not store.path.exists():
         print(f"error: no feedback yet at {store.path}", file=sys.stderr)
         return EXIT_ERROR
@@ -422,6 +425,12 @@ def main(argv: list[str] | None = None) -> int:
         code: int = args.func(args)
     except KeyboardInterrupt:
         return 130
+    except ValidationError as exc:
+        explained = explain_invalid(exc)
+        if explained is None:
+            raise
+        print(f"error: invalid setting: {explained}", file=sys.stderr)
+        return EXIT_USAGE
     return code
 
 

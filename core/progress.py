@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 # what each ingest stage counts
 STAGE_UNITS = {"reading": "articles", "embedding": "passages", "sentences": "sentences"}
+MIN_RATE_SAMPLES = 2  # the rate window never drops below this many samples (a rate needs two points)
+SECONDS_SHOWN_BELOW = 90  # times shorter than this are said in seconds, shorter than this many minutes in minutes
 RATE_WINDOW_SECONDS = 30.0  # the rate is measured over this recent stretch, so it follows a changing pace
 
 
@@ -53,7 +55,7 @@ class ProgressTracker:
             self._stage = stage
             self._samples.clear()
         self._samples.append((now, done))
-        while len(self._samples) > 2 and now - self._samples[0][0] > RATE_WINDOW_SECONDS:
+        while len(self._samples) > MIN_RATE_SAMPLES and now - self._samples[0][0] > RATE_WINDOW_SECONDS:
             self._samples.popleft()
         rate: float | None = None
         left: float | None = None
@@ -70,8 +72,8 @@ class ProgressTracker:
 
 
 def _duration(seconds: float) -> str:
-    if seconds < 90:
+    if seconds < SECONDS_SHOWN_BELOW:
         return f"{max(1, round(seconds))} seconds"
-    if seconds < 90 * 60:
+    if seconds < SECONDS_SHOWN_BELOW * 60:
         return f"{round(seconds / 60)} minutes"
     return f"{seconds / 3600:.1f} hours"

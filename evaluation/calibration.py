@@ -17,7 +17,6 @@ from evaluation.datasets import OFFICE
 from qa.decision import FEATURES, DecisionFeatures, LogisticModel, fit
 
 THRESHOLDS = [round(0.025 * i, 3) for i in range(0, 40)]
-CORRECT_F1 = 0.5  # an answer counts as right at this SQuAD-style F1 or above
 
 
 @dataclass(frozen=True)
@@ -56,7 +55,7 @@ class Row:
             return False
         if self.listed is not None:
             return m.office_right(answer, self.listed, self.match_all)
-        return m.answer_scores(answer, self.gold)[1] >= CORRECT_F1
+        return m.answer_scores(answer, self.gold)[1] >= m.CORRECT_F1
 
     def scores(self, shown: str | None) -> tuple[float, float]:
         """EM and F1 of what was shown; on the office sets both are the office rule (abstaining on an
@@ -122,7 +121,7 @@ def sweep(data: list[Row], model: LogisticModel | None = None, thresholds: list[
             ems.append(em)
             if shown is not None:
                 answered += 1
-                right += f1 >= CORRECT_F1
+                right += f1 >= m.CORRECT_F1
             if not r.gold:
                 unanswerable += 1
                 abstain_hits += shown is None

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 
 from core.text import HAN
 
+CORRECT_F1 = 0.5  # an answer counts as right at this SQuAD-style F1 or above
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _PUNCT = set(string.punctuation) | set("“”‘’—–，。！？；：、（）「」『』《》【】…·　")
 

@@ -31,9 +31,7 @@ class PlainPipeline:
                  generator: GeneratorProvider) -> None:
         self.snapshot = snapshot
         self.generator = generator
-        self.retriever = HybridRetriever(snapshot, embedder, RetrievalConfig(
-            settings.retrieval_candidates, settings.rrf_k, settings.dense_weight, settings.lexical_weight,
-            settings.fusion))
+        self.retriever = HybridRetriever(snapshot, embedder, RetrievalConfig.of(settings.retrieval))
 
     def search(self, query: str, k: int, filters: SearchFilters | None = None) -> list[ScoredChunk]:
         return list(self.retriever.search(query, k, filters).hits)

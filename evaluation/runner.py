@@ -117,10 +117,9 @@ class Runner(ABC):
         suffix = "" if self.options.corpus_limit is None else f"-subset-{self.options.seed}-{self.options.corpus_limit}"
         root = self.settings.eval_dir / f"{self.dataset.name}{suffix}"
         articles_dir = self.articles_folder(root)
-        prefix = f"{self.settings.milvus_collection}_eval_{self.dataset.name}{suffix}".replace("-", "_")
-        settings = self.settings.model_copy(update={"articles_dir": articles_dir, "data_dir": root / "data",
-                                                     "keep_snapshots": 1, "milvus_keep_collections": 1,
-                                                     "milvus_collection": prefix})
+        prefix = f"{self.settings.milvus.collection}_eval_{self.dataset.name}{suffix}".replace("-", "_")
+        settings = self.settings.override(articles_dir=articles_dir, data_dir=root / "data", keep_snapshots=1,
+                                          milvus_keep_collections=1, milvus_collection=prefix)
 
         def report(stage: str, done: int, total: int) -> None:
             if progress and stage == "embedding":
@@ -129,7 +128,7 @@ class Runner(ABC):
         build_snapshot(articles_dir, settings.data_dir, settings, report)
         loaded, _ = backend_for(settings).load_latest()
         self.index_info = {"version": loaded.version, **loaded.manifest.get("counts", {})}
-        return AnswerPipeline(loaded, get_embedder(settings.embedding_model, settings.threads), self.settings,
+        return AnswerPipeline(loaded, get_embedder(settings.embedding.model, settings.threads), self.settings,
                         self.generator)
 
     def articles_folder(self, root: Path) -> Path:
@@ -176,7 +175,7 @@ class Runner(ABC):
         mode = "plain" if predictions and predictions[0].get("mode") == "plain" else self.options.mode.value
         options = {"mode": mode, "sample": self.options.sample, "seed": self.options.seed,
                    "corpus_limit": self.options.corpus_limit, "questions": len(self.questions),
-                   "abstain_threshold": self.settings.abstain_threshold}
+                   "abstain_threshold": self.settings.decision.abstain_threshold}
         return EvalReport(self.dataset.name, options, metrics,
                           _latency([p["timings_ms"] for p in predictions if p.get("timings_ms")]), predictions,
                           getattr(self, "index_info", {}))
@@ -207,7 +206,7 @@ def error_analysis(predictions: list[dict[str, Any]], found_key: str) -> dict[st
     for p in predictions:
         if not p["answerable"]:
             counts["correct" if p["abstained"] else "answered_unanswerable"] += 1
-        elif p["right"] if "right" in p else p["f1"] >= 0.5:
+        elif p["right"] if "right" in p else p["f1"] >= m.CORRECT_F1:
             counts["correct"] += 1
         elif not p.get(found_key):
             counts["retrieval_miss"] += 1

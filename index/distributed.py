@@ -104,11 +104,11 @@ class DaskEncoder:
 @contextlib.contextmanager
 def embedding_executor(settings: Settings) -> Iterator[BatchEncoder | None]:
     """The configured way to embed an ingest's new chunks: None (in this process, today's default) or Dask."""
-    if not settings.ingest_cluster and settings.ingest_workers <= 0:
+    if not settings.ingest.cluster and settings.ingest.workers <= 0:
         yield None
         return
-    encoder = DaskEncoder(settings.embedding_model, settings.ingest_worker_threads, settings.ingest_workers,
-                          settings.ingest_cluster)
+    encoder = DaskEncoder(settings.embedding.model, settings.ingest.worker_threads, settings.ingest.workers,
+                          settings.ingest.cluster)
     log.info("embedding on %s", encoder.describe())
     try:
         yield encoder

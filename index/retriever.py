@@ -7,6 +7,7 @@ from datetime import date
 
 import numpy as np
 
+from core.config import RetrievalSettings
 from core.documents import Article, Chunk
 from index.analysis import lexical_terms
 from index.backends.base import IndexSnapshot, SearchFilters, TermStats
@@ -43,6 +44,11 @@ class RetrievalConfig:
     dense_weight: float = 1.0
     lexical_weight: float = 1.0
     fusion: str = "rrf"
+
+    @classmethod
+    def of(cls, settings: RetrievalSettings) -> RetrievalConfig:
+        """The search part of the retrieval settings."""
+        return cls(settings.candidates, settings.rrf_k, settings.dense_weight, settings.lexical_weight, settings.fusion)
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ import numpy as np
 
 from core.documents import Article, Chunk
 from core.errors import SnapshotCorruptError, SnapshotNotFoundError
-from index.backends.base import Candidates, IndexSnapshot, SearchFilters, TermStats
+from index.backends.base import Candidates, IndexSnapshot, SearchFilters, TermStats, vector_dimension
 from index.fsutil import exclusive_lock, fsync_dir, fsync_file, index_writes, sha256_file, write_atomic, write_hashed
 from index.sentences import SENTENCES_FILE, SentenceTable
 
@@ -203,9 +203,9 @@ def _write_files(tmp: Path, articles: list[Article], chunks: list[Chunk], vector
     step("manifest")
 
 
-def dense_index(vectors: np.ndarray, dimension: int = 384) -> faiss.Index:
+def dense_index(vectors: np.ndarray) -> faiss.Index:
     """Exact inner-product search: at news-archive scale (10^4-10^5 chunks) it is fast and loses nothing."""
-    index = faiss.IndexFlatIP(vectors.shape[1] if vectors.ndim == 2 and vectors.shape[1] else dimension)
+    index = faiss.IndexFlatIP(vector_dimension(vectors))
     if len(vectors):
         index.add(np.ascontiguousarray(vectors, dtype=np.float32))
     return index

@@ -25,6 +25,9 @@ _FIELD_LINES: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 _DATELINE = re.compile(rf"^(?P<v>{FULL_DATE.pattern})\s*(?:[|·•–—-]\s*[\w &]{{0,40}})?$", re.I)
 _TERMINAL = tuple(".!?:;\"'”’)。！？；：」』）")
+_JOIN_MIN_CHARS = 40  # a lower-case line continues the previous one only if that one is longer than this
+_TITLE_LINE_MAX_CHARS = 200  # a first line up to this long, without a full stop, can serve as the title
+_TITLE_FALLBACK_CHARS = 120  # with no title anywhere, this many characters of the first line are used
 
 
 def content_hash(text: str) -> str:
@@ -86,7 +89,7 @@ def _paragraphs(text: str) -> list[str]:
         lines.extend(line for line in block.split("\n") if line.strip())
     merged: list[str] = []
     for line in lines:
-        if merged and not merged[-1].endswith(_TERMINAL) and line[:1].islower() and len(merged[-1]) > 40:
+        if merged and not merged[-1].endswith(_TERMINAL) and line[:1].islower() and len(merged[-1]) > _JOIN_MIN_CHARS:
             merged[-1] = f"{merged[-1]} {line}"
         else:
             merged.append(line)
@@ -103,9 +106,8 @@ def _strip_site_suffix(title: str, source: str) -> str:
     return title
 
 
-def clean(raw: RawDocument, article_id: str) -> Article:
-    """Clean one raw document; raises ``InvalidArticleError`` when no body text remains."""
-    lines = _paragraphs(_normalise_whitespace(raw.text))
+def _strip_frame(lines: list[str]) -> tuple[list[str], str | None]:
+    """Drops a leading breadcrumb trail and trailing page chrome; returns the crumb's last part as a title hint."""
     crumb_title: str | None = None
     if lines and _BREADCRUMB.match(lines[0]):
         parts = [p for p in _BREADCRUMB_SEP.split(lines[0]) if p.strip()]
@@ -113,14 +115,34 @@ def clean(raw: RawDocument, article_id: str) -> Article:
         lines = lines[1:]
     while lines and lines[-1].strip().lower().strip(".:") in _TRAILING_JUNK:
         lines.pop()
+    return lines, crumb_title
 
+
+def _choose_title(raw: RawDocument, lines: list[str], crumb_title: str | None) -> str | None:
+    """The document's own title, else a short unpunctuated first line, the breadcrumb, or the first words."""
     title = _strip_site_suffix((raw.title or "").strip(), raw.url or raw.source) or None
-    if title is None and lines and len(lines[0]) <= 200 and not lines[0].endswith((".", "?", "!")):
+    if title is None and lines and len(lines[0]) <= _TITLE_LINE_MAX_CHARS and not lines[0].endswith((".", "?", "!")):
         title = lines[0]
     if title is None:
         title = crumb_title
     if title is None and lines:
-        title = lines[0][:120]
+        title = lines[0][:_TITLE_FALLBACK_CHARS]
+    return title
+
+
+def _field_line(line: str, fields: dict[str, str]) -> tuple[str, str] | None:
+    """The (name, value) of a byline, editor, source or URL line not seen before, else None."""
+    for name, pattern in _FIELD_LINES:
+        match = pattern.match(line)
+        if match and name not in fields:
+            return name, match.group("v").strip().rstrip(".")
+    return None
+
+
+def clean(raw: RawDocument, article_id: str) -> Article:
+    """Clean one raw document; raises ``InvalidArticleError`` when no body text remains."""
+    lines, crumb_title = _strip_frame(_paragraphs(_normalise_whitespace(raw.text)))
+    title = _choose_title(raw, lines, crumb_title)
 
     fields: dict[str, str] = {}
     builder = _Builder()
@@ -140,13 +162,10 @@ def clean(raw: RawDocument, article_id: str) -> Article:
             dateline = dl.group("v")
             builder.add(dateline, ("date", dateline))
             continue
-        for name, pattern in _FIELD_LINES:
-            match = pattern.match(line)
-            if match and name not in fields:
-                value = match.group("v").strip().rstrip(".")
-                fields[name] = value
-                builder.add(line, (name, value))
-                break
+        found = _field_line(line, fields)
+        if found:
+            fields[found[0]] = found[1]
+            builder.add(line, found)
         else:
             builder.add(line)
 

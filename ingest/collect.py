@@ -67,7 +67,7 @@ class SourceReport:
 
 def sources_of(settings: Settings) -> list[tuple[str, str]]:
     """The configured feeds and sitemaps as ``(kind, url)``, each once."""
-    pairs = [(FEED, u) for u in settings.feeds] + [(SITEMAP, u) for u in settings.sitemaps]
+    pairs = [(FEED, u) for u in settings.feed.urls] + [(SITEMAP, u) for u in settings.feed.sitemaps]
     return list(dict.fromkeys(pairs))
 
 
@@ -87,8 +87,8 @@ class FeedCollector:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> FeedCollector:
-        return cls(settings.data_dir, Fetcher(FetchPolicy.from_settings(settings)), settings.feed_max_items,
-                   settings.feed_max_sitemaps)
+        return cls(settings.data_dir, Fetcher(FetchPolicy.from_settings(settings)), settings.feed.max_items,
+                   settings.feed.max_sitemaps)
 
     def close(self) -> None:
         self.fetcher.close()

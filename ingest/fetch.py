@@ -14,6 +14,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import urldefrag, urljoin, urlsplit, urlunsplit
 from urllib.robotparser import RobotFileParser
@@ -38,6 +39,7 @@ MAX_CRAWL_DELAY_SECONDS = 30.0  # a robots.txt Crawl-delay above this is capped 
 MAX_ROBOTS_BYTES = 512_000  # Google's limit for robots.txt; the rest is ignored
 READ_CHUNK_BYTES = 65_536
 REDIRECTS = {301, 302, 303, 307, 308}
+_CLIENT_ERRORS = range(HTTPStatus.BAD_REQUEST, HTTPStatus.INTERNAL_SERVER_ERROR)
 _XML_ENCODING = re.compile(rb"""<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9._-]+)""", re.I)
 
@@ -55,8 +57,8 @@ class FetchPolicy:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> FetchPolicy:
-        return cls(settings.feed_allow_private, settings.feed_timeout_seconds, settings.feed_max_bytes,
-                   settings.feed_max_redirects, settings.feed_host_interval_seconds, settings.feed_user_agent)
+        return cls(settings.feed.allow_private, settings.feed.timeout_seconds, settings.feed.max_bytes,
+                   settings.feed.max_redirects, settings.feed.host_interval_seconds, settings.feed.user_agent)
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,7 @@ class Download:
 
     @property
     def not_modified(self) -> bool:
-        return self.status == 304
+        return self.status == HTTPStatus.NOT_MODIFIED
 
     def text(self) -> str:
         return decode_body(self.body, self.charset, self.url)
@@ -256,9 +258,9 @@ class Fetcher:
                     return response.headers["location"]
                 found = Validators(response.headers.get("etag"), response.headers.get("last-modified"))
                 media_type, charset = _content_type(response.headers.get("content-type", ""))
-                if response.status_code == 304:
-                    return Download(url, 304, b"", media_type, charset, found)
-                if response.status_code != 200:
+                if response.status_code == HTTPStatus.NOT_MODIFIED:
+                    return Download(url, HTTPStatus.NOT_MODIFIED, b"", media_type, charset, found)
+                if response.status_code != HTTPStatus.OK:
                     raise FetchFailedError(f"{url}: HTTP {response.status_code} {response.reason_phrase}".rstrip(),
                                            response.status_code)
                 body = self._read(url, response, deadline)
@@ -312,7 +314,7 @@ class Fetcher:
         try:
             download = self.get(robots_url, site=site_of(robots_url), accept="text/plain")
         except FetchFailedError as exc:
-            if exc.status is not None and 400 <= exc.status < 500:
+            if exc.status is not None and exc.status in _CLIENT_ERRORS:
                 return _Robots(None, time.monotonic())
             return None
         except FeedError:

@@ -142,7 +142,7 @@ class Prepared:
 
 
 def chunking_config(settings: Settings) -> ChunkingConfig:
-    return ChunkingConfig(settings.chunk_words, settings.chunk_max_words, settings.chunk_overlap_sentences)
+    return ChunkingConfig(settings.chunking.words, settings.chunking.max_words, settings.chunking.overlap_sentences)
 
 
 def prepare(
@@ -169,15 +169,15 @@ def prepare(
         chunks.extend(split)
         embed_texts.extend(embedding_text(article, c) for c in split)
         lexical_tokens.extend(pieces.tokens)
-    embedder = get_embedder(settings.embedding_model, settings.threads, settings.embedding_coalesce_max_texts)
+    embedder = get_embedder(settings.embedding.model, settings.threads, settings.embedding.coalesce_max_texts)
     cache = EmbeddingCache(cache_path, embedder.model_id, embedder.dimension)
     rows = chunk_sentences({a.id: a for a in articles}, chunks)
     texts = {a.id: a.text for a in articles}
     sentence_texts = [texts[article_id][start:end] for article_id, start, end in rows]
     with embedding_executor(settings) as encode_batches:
-        vectors, embedded = cache.embed(embedder, embed_texts, settings.embedding_batch_size,
+        vectors, embedded = cache.embed(embedder, embed_texts, settings.embedding.batch_size,
                                         _counter("embedding", len(embed_texts), progress), encode_batches)
-        sentence_vectors, sentences_embedded = cache.embed(embedder, sentence_texts, settings.embedding_batch_size,
+        sentence_vectors, sentences_embedded = cache.embed(embedder, sentence_texts, settings.embedding.batch_size,
                                                            _counter("sentences", len(sentence_texts), progress),
                                                            encode_batches)
     pieces_cache.put_many(fresh)
@@ -217,7 +217,7 @@ def build_snapshot(
     report.skipped.update(fetched.skipped)
     tombstones = read_tombstones(data_dir)
     raws = [r for r in scan.documents + fetched.documents if r.key not in tombstones]
-    config_stamp = {"chunking": asdict(chunking_config(settings)), "embedding_model": settings.embedding_model,
+    config_stamp = {"chunking": asdict(chunking_config(settings)), "embedding_model": settings.embedding.model,
                     "layout": SNAPSHOT_LAYOUT, "analyzer": ANALYZER_VERSION}
 
     backend = backend_for(settings, data_dir)
@@ -263,7 +263,7 @@ def build_snapshot(
         with index_writes(data_dir, "the embedding and chunk caches", (OSError, sqlite3.Error)):
             prepared = prepare(articles, settings, data_dir / "embeddings.sqlite", progress)
         report.chunks, report.embedded = len(prepared.chunks), prepared.embedded
-        delay = settings.fault_delay_ms / 1000
+        delay = settings.index.fault_delay_ms / 1000
 
         def hook(step: str) -> None:
             if progress:

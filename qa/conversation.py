@@ -39,6 +39,8 @@ PRONOUN = re.compile(
 EXISTENTIAL_THERE = re.compile(r"\b(?:is|are|was|were|be)\s+there\b|\bthere\s+(?:is|are|was|were|be)\b",
                                re.IGNORECASE)
 NUMBERISH = re.compile(r"^[\d\s,.%$€£/-]+$|\b(?:19|20)\d\d\b|\b\d+\b")
+PARTICIPLE_MIN_CHARS = 5  # a lower-case word ending in "-ed" this long or longer is read as a verb, not a noun
+NAME_MAX_WORDS = 8  # a previous answer longer than this is a statement, not a person to refer back to
 
 
 @dataclass(frozen=True)
@@ -85,7 +87,7 @@ def _ends_phrase(word: str, capital_start: bool) -> bool:
         return True
     if low in AUX or low in VERBS or low in PREPOSITIONS or low == "and" or _wh(low):
         return True
-    return low.endswith("ed") and word[0].islower() and len(low) > 4
+    return low.endswith("ed") and word[0].islower() and len(low) >= PARTICIPLE_MIN_CHARS
 
 
 def main_topic(question: str) -> str | None:
@@ -134,7 +136,7 @@ def _mid_sentence(phrase: str) -> str:
 
 
 def _looks_like_value(answer: str) -> bool:
-    return bool(NUMBERISH.search(answer)) or len(answer.split()) > 8
+    return bool(NUMBERISH.search(answer)) or len(answer.split()) > NAME_MAX_WORDS
 
 
 def _possessive(phrase: str) -> str:
@@ -170,39 +172,14 @@ class RuleRewriter:
         if turn is None:
             return Rewrite(text)
         why: list[str] = []
-        article_ids: frozenset[str] | None = None
-        result = text
-
-        cited = turn.article_ids
-        if ARTICLE_REF.search(result) and not cited and find_article is not None:
-            found = find_article(" ".join(filter(None, (turn.standalone, turn.answer))))
-            cited = (found,) if found else ()
-        if ARTICLE_REF.search(result) and cited:
-            article_ids = frozenset(cited)
-            title = title_of(next(iter(cited))) if title_of is not None and len(set(cited)) == 1 else None
-            about = (f'the article "{title}"' if title  # the headline is what the article's own passages match
-                     else f"the article about {_mid_sentence(topic)}" if topic else "the article")
-            reference = ARTICLE_REF.search(result)
-            if reference is not None and has_han(reference.group(0)):  # a Chinese question names it the Chinese way
-                about = f"《{title}》" if title else reference.group(0)
-            result = ARTICLE_REF.sub(about, result, count=1)
+        result, article_ids = self._name_cited_article(text, turn, topic, find_article, title_of)
+        if article_ids is not None:
             why.append("that article -> the previously cited article")
 
-        ellipsis = ELLIPSIS.match(result)
-        if ellipsis and topic and not PRONOUN.search(ellipsis.group("rest")):
-            rest = ellipsis.group("rest")
-            previous = _strip_question(turn.standalone)
-            wh_rest = _wh(rest)
-            if not rest:
-                result = previous + "?"
-            elif wh_rest and len(rest.split()) <= len(wh_rest.split()) + 1:
-                result = self._ask_again(previous, rest, topic)
-            elif wh_rest:  # "and who edited the article?" is a whole question: only the "and" goes
-                result = f"{rest[:1].upper()}{rest[1:]}?"
-            else:
-                result = previous.replace(topic, rest, 1) + "?" if topic in previous else f"{rest}?"
+        completed = self._complete_ellipsis(result, turn, topic)
+        if completed is not None:
             why.append("elliptical follow-up completed from the previous question")
-            return Rewrite(result, result != text, article_ids, why)
+            return Rewrite(completed, completed != text, article_ids, why)
 
         own = main_topic(result)
         own_at = result.find(own) if own else -1
@@ -230,6 +207,40 @@ class RuleRewriter:
         if result and result[0].islower():
             result = result[0].upper() + result[1:]
         return Rewrite(result, result != text, article_ids, why)
+
+    @staticmethod
+    def _name_cited_article(text: str, turn: Turn, topic: str | None, find_article: ArticleFinder | None,
+                            title_of: TitleLookup | None) -> tuple[str, frozenset[str] | None]:
+        """'that article' becomes the previously cited article, by its headline where there is one."""
+        cited = turn.article_ids
+        if ARTICLE_REF.search(text) and not cited and find_article is not None:
+            found = find_article(" ".join(filter(None, (turn.standalone, turn.answer))))
+            cited = (found,) if found else ()
+        reference = ARTICLE_REF.search(text)
+        if reference is None or not cited:
+            return text, None
+        title = title_of(next(iter(cited))) if title_of is not None and len(set(cited)) == 1 else None
+        about = (f'the article "{title}"' if title  # the headline is what the article's own passages match
+                 else f"the article about {_mid_sentence(topic)}" if topic else "the article")
+        if has_han(reference.group(0)):  # a Chinese question names it the Chinese way
+            about = f"《{title}》" if title else reference.group(0)
+        return ARTICLE_REF.sub(about, text, count=1), frozenset(cited)
+
+    def _complete_ellipsis(self, text: str, turn: Turn, topic: str | None) -> str | None:
+        """'and when?' or 'what about X?' completed from the previous question; None when it is not one."""
+        ellipsis = ELLIPSIS.match(text)
+        if not ellipsis or not topic or PRONOUN.search(ellipsis.group("rest")):
+            return None
+        rest = ellipsis.group("rest")
+        previous = _strip_question(turn.standalone)
+        wh_rest = _wh(rest)
+        if not rest:
+            return previous + "?"
+        if wh_rest and len(rest.split()) <= len(wh_rest.split()) + 1:
+            return self._ask_again(previous, rest, topic)
+        if wh_rest:  # "and who edited the article?" is a whole question: only the "and" goes
+            return f"{rest[:1].upper()}{rest[1:]}?"
+        return previous.replace(topic, rest, 1) + "?" if topic in previous else f"{rest}?"
 
     @staticmethod
     def _followed_by_noun(match: re.Match[str]) -> bool:

@@ -27,6 +27,9 @@ from qa.records import AnswerType, Query, Reading, Retrieved, Span
 
 DEFAULT_PATH = Path(__file__).with_name("decision.json")
 FALLBACK_THRESHOLD = 0.35  # with no fitted model, the reader's own score must reach this to answer
+CONSTANT_FEATURE_STD = 1e-9  # a feature whose spread is below this is constant in the data: left unscaled
+NEWTON_TOLERANCE = 1e-8  # Newton's method stops once no weight moves by more than this
+LOGIT_CLIP = 30  # logits are clipped to +-this before exp, which overflows far beyond it
 
 
 @dataclass(frozen=True)
@@ -180,18 +183,18 @@ def _fit_free(rows: Sequence[DecisionFeatures | Mapping[str, float]], labels: Se
     w_s = np.ones(len(y)) if sample_weights is None else np.asarray(sample_weights, dtype=np.float64)
     mean = x.mean(axis=0)
     scale = x.std(axis=0)
-    scale[scale < 1e-9] = 1.0
+    scale[scale < CONSTANT_FEATURE_STD] = 1.0
     xs = np.hstack([np.ones((len(y), 1)), (x - mean) / scale])
     beta = np.zeros(xs.shape[1])
     reg = np.eye(xs.shape[1]) * l2
     reg[0, 0] = 0.0
     for _ in range(iterations):
-        p = 1.0 / (1.0 + np.exp(-np.clip(xs @ beta, -30, 30)))
+        p = 1.0 / (1.0 + np.exp(-np.clip(xs @ beta, -LOGIT_CLIP, LOGIT_CLIP)))
         grad = xs.T @ (w_s * (p - y)) + reg @ beta
         hess = (xs * (w_s * p * (1 - p))[:, None]).T @ xs + reg
         step = np.linalg.solve(hess, grad)
         beta -= step
-        if float(np.abs(step).max()) < 1e-8:
+        if float(np.abs(step).max()) < NEWTON_TOLERANCE:
             break
     return LogisticModel(tuple(features), tuple(float(b) for b in beta[1:]), float(beta[0]), 0.5,
                          tuple(float(v) for v in mean), tuple(float(v) for v in scale))

@@ -63,13 +63,13 @@ Event = QuestionEvent | SourcesEvent | DraftEvent | TokenEvent | FinalEvent
 
 def evidence_config(settings: Settings) -> EvidenceConfig:
     """The evidence settings, with the generator model's own prompt shape where a setting leaves it open."""
-    shape = profile(settings.generator_model)
+    shape = profile(settings.generator.model)
     return EvidenceConfig(
-        rerank_weight=settings.evidence_rerank_weight,
-        window_limit=settings.generator_passages if settings.generator_passages is not None else shape.passages,
-        window_sentences=(settings.generator_neighbours if settings.generator_neighbours is not None
+        rerank_weight=settings.evidence.rerank_weight,
+        window_limit=settings.generator.passages if settings.generator.passages is not None else shape.passages,
+        window_sentences=(settings.generator.neighbours if settings.generator.neighbours is not None
                           else shape.neighbours),
-        window_words=settings.generator_context_words if settings.generator_context_words is not None
+        window_words=settings.generator.context_words if settings.generator.context_words is not None
         else shape.words,
     )
 
@@ -83,25 +83,23 @@ class AnswerPipeline:
         self.settings = settings
         self.embedder = embedder
         config = evidence_config(settings)
-        retriever = HybridRetriever(snapshot, embedder, RetrievalConfig(
-            settings.retrieval_candidates, settings.rrf_k, settings.dense_weight, settings.lexical_weight,
-            settings.fusion))
+        retriever = HybridRetriever(snapshot, embedder, RetrievalConfig.of(settings.retrieval))
         weights = TermWeights(*retriever.term_stats(), config)
         self.question = QuestionStage(settings)
         self.retrieval = RetrievalStage(retriever, config.passages)
         self.evidence = EvidenceStage(weights, lambda texts: embedder.encode(texts, batch_size=16), config,
                                       snapshot.sentences)
         self.extractive = ExtractiveReader(weights)
-        self.generative = GenerativeReader(generator, GenerativeConfig(settings.generator_max_tokens)) \
+        self.generative = GenerativeReader(generator, GenerativeConfig(settings.generator.max_tokens)) \
             if generator is not None else None
         self.grounding = GroundingStage()
-        models = decisions if decisions is not None else DecisionModels.load(settings.decision_model)
-        self.decision = DecisionStage(models, settings.abstain_threshold)
-        self.generator_reader = f"generative:{settings.generator_model}"
+        models = decisions if decisions is not None else DecisionModels.load(settings.decision.model)
+        self.decision = DecisionStage(models, settings.decision.abstain_threshold)
+        self.generator_reader = f"generative:{settings.generator.model}"
 
     @property
     def default_mode(self) -> AnswerMode:
-        return AnswerMode(self.settings.answer_mode)
+        return AnswerMode(self.settings.decision.answer_mode)
 
     def search(self, query: str, k: int, filters: SearchFilters | None = None) -> list[ScoredChunk]:
         text = self.question.validate(query)

@@ -30,6 +30,7 @@ _AUX = {"is", "was", "are", "were", "do", "does", "did", "has", "have", "had", "
         "could", "should", "might", "may"}
 _PLACE_Q = re.compile(
     r"\b(what|which|in what|in which) (city|country|place|town|state|province|region|location)\b")
+FOCUS_MAX_WORDS = 2  # head words kept after "which"/"what"/"how many" ("research centre", not more)
 _QUESTION_WORDS = {"what", "which", "who", "whom", "whose", "when", "where", "why", "how", "many", "much"}
 _META_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("byline", re.compile(
@@ -48,41 +49,12 @@ def analyze_question(text: str) -> QuestionAnalysis:
     lowered = text.lower().strip()
     tokens = words(lowered)
     meta = next((name for name, pattern in _META_PATTERNS if pattern.search(lowered)), None)
-    focus: tuple[str, ...] = ()
-    answer_type = AnswerType.ENTITY
     wh_index = next((i for i, t in enumerate(tokens) if t in _QUESTION_WORDS - {"many", "much"}), None)
     wh = tokens[wh_index] if wh_index is not None else ""
     after = tokens[wh_index + 1:] if wh_index is not None else tokens
-
-    if wh == "how" and after[:1] == ["many"]:
-        answer_type, focus = AnswerType.NUMBER, _first_noun(after[1:])
-    elif wh == "how" and after[:1] == ["much"]:
-        answer_type = AnswerType.MONEY if _MONEY_WORDS & set(tokens) or "money" in tokens else AnswerType.NUMBER
-        focus = _first_noun(after[1:])
-    elif wh == "how" and after[:1] and after[0] in {"old", "long", "far", "large", "big", "often", "tall"}:
-        answer_type = AnswerType.NUMBER
-    elif wh == "when" or re.search(r"\b(what|which|in what) (year|date|day|month|decade|century)\b", lowered):
-        answer_type = AnswerType.DATE
-    elif wh in {"who", "whom", "whose"}:
-        answer_type = AnswerType.PERSON
-    elif wh == "where" or _PLACE_Q.search(lowered):
-        answer_type = AnswerType.PLACE
-    elif wh in {"what", "which"}:
-        focus = _first_noun(after)
-        if _MONEY_WORDS & set(tokens) and re.search(
-                r"\b(fee|cost|price|tuition|salary|budget|revenue|profit|sales|income|earnings)\b", lowered):
-            answer_type = AnswerType.MONEY
-        elif set(focus) & {"percentage", "percent", "number", "amount", "proportion", "share", "rate",
-                                "population", "age", "height", "length", "size", "distance", "temperature"}:
-            answer_type = AnswerType.NUMBER
-        elif set(focus) & {"person", "man", "woman", "official", "scientist", "president", "leader", "player"}:
-            answer_type = AnswerType.PERSON
-    if answer_type == AnswerType.ENTITY and re.search(r"\bwho\b", lowered) and wh == "":
-        answer_type = AnswerType.PERSON
-    if wh == "" and re.search(r"\b(location|venue|where|held at|place)\s*$", lowered):
-        answer_type = AnswerType.PLACE
-    elif wh == "" and re.search(r"\b(date|when|year)\s*$", lowered):
-        answer_type = AnswerType.DATE
+    answer_type, focus = _typed_by_question_word(wh, after, tokens, lowered)
+    if wh == "":
+        answer_type = _typed_without_question_word(answer_type, lowered)
     pairs: dict[str, str] = {}
     for word in tokens:
         if word not in STOPWORDS and stem(word) not in _QUESTION_STEMS:
@@ -92,13 +64,54 @@ def analyze_question(text: str) -> QuestionAnalysis:
                             surfaces=tuple(pairs.values()), wants_name=wants_name)
 
 
+def _typed_by_question_word(wh: str, after: list[str], tokens: list[str],
+                            lowered: str) -> tuple[AnswerType, tuple[str, ...]]:
+    """The answer type and focus words that the question word and the words after it ask for."""
+    if wh == "how" and after[:1] == ["many"]:
+        return AnswerType.NUMBER, _first_noun(after[1:])
+    if wh == "how" and after[:1] == ["much"]:
+        money = _MONEY_WORDS & set(tokens) or "money" in tokens
+        return (AnswerType.MONEY if money else AnswerType.NUMBER), _first_noun(after[1:])
+    if wh == "how" and after[:1] and after[0] in {"old", "long", "far", "large", "big", "often", "tall"}:
+        return AnswerType.NUMBER, ()
+    if wh == "when" or re.search(r"\b(what|which|in what) (year|date|day|month|decade|century)\b", lowered):
+        return AnswerType.DATE, ()
+    if wh in {"who", "whom", "whose"}:
+        return AnswerType.PERSON, ()
+    if wh == "where" or _PLACE_Q.search(lowered):
+        return AnswerType.PLACE, ()
+    if wh not in {"what", "which"}:
+        return AnswerType.ENTITY, ()
+    focus = _first_noun(after)
+    if _MONEY_WORDS & set(tokens) and re.search(
+            r"\b(fee|cost|price|tuition|salary|budget|revenue|profit|sales|income|earnings)\b", lowered):
+        return AnswerType.MONEY, focus
+    if set(focus) & {"percentage", "percent", "number", "amount", "proportion", "share", "rate",
+                     "population", "age", "height", "length", "size", "distance", "temperature"}:
+        return AnswerType.NUMBER, focus
+    if set(focus) & {"person", "man", "woman", "official", "scientist", "president", "leader", "player"}:
+        return AnswerType.PERSON, focus
+    return AnswerType.ENTITY, focus
+
+
+def _typed_without_question_word(answer_type: AnswerType, lowered: str) -> AnswerType:
+    """A request with no leading question word ("the venue of the forum", "tell me who ...") typed by its words."""
+    if answer_type == AnswerType.ENTITY and re.search(r"\bwho\b", lowered):
+        answer_type = AnswerType.PERSON
+    if re.search(r"\b(location|venue|where|held at|place)\s*$", lowered):
+        return AnswerType.PLACE
+    if re.search(r"\b(date|when|year)\s*$", lowered):
+        return AnswerType.DATE
+    return answer_type
+
+
 _QUESTION_STEMS = {stem(w) for w in _QUESTION_WORDS}
 
 
 def _first_noun(tokens: list[str]) -> tuple[str, ...]:
     """The head words right after "which"/"what"/"how many" (up to two), skipping fillers like "kind of"."""
     found: list[str] = []
-    if len(tokens) > 2 and tokens[0] in {"is", "was", "are", "were"} and tokens[1] in {"the", "a", "an"}:
+    if tokens[2:] and tokens[0] in {"is", "was", "are", "were"} and tokens[1] in {"the", "a", "an"}:
         tokens = tokens[2:]
     for tok in tokens:
         if tok in _AUX or (found and tok in STOPWORDS):
@@ -106,7 +119,7 @@ def _first_noun(tokens: list[str]) -> tuple[str, ...]:
         if tok in STOPWORDS or tok in _FILLER:
             continue
         found.append(tok)
-        if len(found) == 2:
+        if len(found) == FOCUS_MAX_WORDS:
             break
     return tuple(found)
 
@@ -124,15 +137,15 @@ class QuestionStage:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.rewriter = conversation.get_rewriter(settings.conversation_rewriter, settings.conversation_turns)
+        self.rewriter = conversation.get_rewriter(settings.question.rewriter, settings.question.turns)
 
     def validate(self, question: str) -> str:
         cleaned = " ".join(question.split())
         if not cleaned:
             raise InvalidQuestionError("the question is empty")
-        if len(cleaned) > self.settings.max_question_chars:
+        if len(cleaned) > self.settings.question.max_chars:
             raise InvalidQuestionError(
-                f"the question is {len(cleaned)} characters long; the limit is {self.settings.max_question_chars}")
+                f"the question is {len(cleaned)} characters long; the limit is {self.settings.question.max_chars}")
         return cleaned
 
     def run(self, request: AskInput, default_mode: AnswerMode,
@@ -144,10 +157,10 @@ class QuestionStage:
         if rewrite.article_ids is not None and (filters is None or filters.article_ids is None):
             base = filters or SearchFilters()
             filters = SearchFilters(base.published_after, base.published_before, base.source, rewrite.article_ids)
-        filters, prefer = temporal.scope(text, filters, request.as_of, self.settings.recency_half_life_days,
-                                         self.settings.recency_weight)
+        filters, prefer = temporal.scope(text, filters, request.as_of, self.settings.retrieval.recency_half_life_days,
+                                         self.settings.retrieval.recency_weight)
         mode = AnswerMode(request.mode) if request.mode else default_mode
-        k = min(request.top_k or self.settings.default_top_k, self.settings.max_top_k)
+        k = min(request.top_k or self.settings.retrieval.default_top_k, self.settings.retrieval.max_top_k)
         return Query(request.question, text, analyze_question(text), mode, k, filters, prefer, request.as_of)
 
 

@@ -40,7 +40,7 @@ def main() -> int:
             deadline = time.monotonic() + 300
             while time.monotonic() < deadline:
                 try:
-                    if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                    if httpx.get(f"{url}/readyz", timeout=2).status_code == httpx.codes.OK:
                         break
                 except httpx.HTTPError:
                     pass

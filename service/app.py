@@ -37,14 +37,14 @@ def create_app(settings: Settings | None = None, state: IndexState | None = None
         index = state or IndexState(settings)
         app.state.index = index
         index.jobs.listeners.append(app.state.metrics.observe_job)
-        limit_malloc_arenas(settings.malloc_arenas)
-        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.request_threads
+        limit_malloc_arenas(settings.service.malloc_arenas)
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.service.request_threads
         index.start()
         watcher = None
         if watch:
             from service.watch import FolderWatcher
 
-            watcher = FolderWatcher(settings.articles_dir, index.jobs.submit, settings.watch_debounce_ms)
+            watcher = FolderWatcher(settings.articles_dir, index.jobs.submit, settings.service.watch_debounce_ms)
             watcher.start()
         app.state.feeds = start_feeds(settings, index.jobs.submit)
         yield
@@ -63,7 +63,7 @@ def create_app(settings: Settings | None = None, state: IndexState | None = None
     )
     app.state.settings = settings
     app.state.metrics = Metrics()
-    app.state.rate_limiter = limiter_for(settings.rate_limit_per_minute, settings.rate_limit_burst)
+    app.state.rate_limiter = limiter_for(settings.service.rate_limit_per_minute, settings.service.rate_limit_burst)
     errors.install(app)
     for router in ROUTERS:
         app.include_router(router)
@@ -89,15 +89,16 @@ def create_app(settings: Settings | None = None, state: IndexState | None = None
 def _install_middleware(app: FastAPI, settings: Settings) -> None:
     """Request id, logs and metrics; then CORS (only when configured); then body limits, innermost so that
     their 413 reaches FastAPI's body parsing as it is."""
-    upload_limit = settings.max_upload_bytes + 65_536
+    upload_limit = settings.service.max_upload_bytes + 65_536
 
     def body_limit(scope: Scope) -> int:
         is_upload = scope.get("method") == "POST" and scope.get("path") == "/articles"
-        return upload_limit if is_upload else settings.max_request_bytes
+        return upload_limit if is_upload else settings.service.max_request_bytes
 
     app.add_middleware(BodyLimitMiddleware, limit_for=body_limit)
-    if settings.cors_origins:
-        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST", "DELETE"],
+    if settings.service.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=settings.service.cors_origins,
+                           allow_methods=["GET", "POST", "DELETE"],
                            allow_headers=["Authorization", "Content-Type", REQUEST_ID_HEADER],
                            expose_headers=[REQUEST_ID_HEADER, "Retry-After"])
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)

@@ -32,13 +32,13 @@ def get_pipeline(state: Annotated[IndexState, Depends(get_state)]) -> AnswerPipe
 
 def require_admin(request: Request, settings: Annotated[Settings, Depends(get_app_settings)]) -> None:
     """Admin calls need ``Authorization: Bearer <ARTICLE_QA_ADMIN_TOKEN>``; compared in constant time."""
-    if settings.admin_token is None or not settings.admin_token.get_secret_value():
+    if settings.service.admin_token is None or not settings.service.admin_token.get_secret_value():
         raise AdminDisabledError(
             "admin endpoints are disabled; start the service with ARTICLE_QA_ADMIN_TOKEN=<a secret> to enable them"
         )
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
-    expected = settings.admin_token.get_secret_value().encode()
+    expected = settings.service.admin_token.get_secret_value().encode()
     if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), expected):
         raise UnauthorizedError("missing or wrong admin token; send 'Authorization: Bearer <token>'")
 
@@ -46,17 +46,17 @@ def require_admin(request: Request, settings: Annotated[Settings, Depends(get_ap
 def require_openai_key(request: Request, settings: Annotated[Settings, Depends(get_app_settings)]) -> None:
     """With ``ARTICLE_QA_OPENAI_API_KEY`` set, the chat API needs ``Authorization: Bearer <key>``; compared in
     constant time. Unset, it is open (keep the service on 127.0.0.1 then)."""
-    if settings.openai_api_key is None or not settings.openai_api_key.get_secret_value():
+    if settings.service.openai_api_key is None or not settings.service.openai_api_key.get_secret_value():
         return
     scheme, _, key = request.headers.get("authorization", "").partition(" ")
-    expected = settings.openai_api_key.get_secret_value().encode()
+    expected = settings.service.openai_api_key.get_secret_value().encode()
     if scheme.lower() != "bearer" or not hmac.compare_digest(key.strip().encode(), expected):
         raise InvalidApiKeyError("missing or wrong API key; send 'Authorization: Bearer <ARTICLE_QA_OPENAI_API_KEY>' "
                                  "(the openai client's api_key)")
 
 
 def get_feedback(settings: Annotated[Settings, Depends(get_app_settings)]) -> FeedbackStore:
-    return FeedbackStore(settings.data_dir / settings.feedback_file)
+    return FeedbackStore(settings.data_dir / settings.service.feedback_file)
 
 
 def get_metrics(request: Request) -> Metrics:

@@ -5,6 +5,7 @@ a request it cannot take."""
 from __future__ import annotations
 
 import math
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -68,7 +69,8 @@ def is_openai(path: str) -> bool:
 
 def openai_error_body(status: int, code: str, message: str, param: str | None = None) -> dict[str, Any]:
     """OpenAI's error shape; its ``type`` follows the status as OpenAI's own API does."""
-    kind = "server_error" if status >= 500 else OPENAI_TYPES.get(status, "invalid_request_error")
+    server_side = status >= HTTPStatus.INTERNAL_SERVER_ERROR
+    kind = "server_error" if server_side else OPENAI_TYPES.get(status, "invalid_request_error")
     return {"error": {"message": message, "type": kind, "param": param or OPENAI_PARAMS.get(code), "code": code}}
 
 
@@ -76,7 +78,7 @@ def respond(path: str, status: int, code: str, message: str, detail: Any = None,
             headers: dict[str, str] | None = None) -> JSONResponse:
     """The error response in the shape the path's clients expect (a 422 is OpenAI's 400 under ``/v1/``)."""
     if is_openai(path):
-        status = 400 if status == 422 else status
+        status = HTTPStatus.BAD_REQUEST if status == HTTPStatus.UNPROCESSABLE_ENTITY else status
         return JSONResponse(openai_error_body(status, code, message, param), status_code=status, headers=headers)
     return JSONResponse(error_body(code, message, detail), status_code=status, headers=headers)
 
@@ -93,7 +95,7 @@ def _param(loc: tuple[Any, ...]) -> str | None:
 
 def _headers(status: int, exc: e.ArticleQAError) -> dict[str, str] | None:
     """401 names the auth scheme; 429 and 503 say when to come back."""
-    if status == 401:
+    if status == HTTPStatus.UNAUTHORIZED:
         return {"WWW-Authenticate": "Bearer"}
     if status in (429, 503):
         return {"Retry-After": str(max(1, math.ceil(getattr(exc, "retry_after", 5))))}

@@ -60,7 +60,7 @@ class FeedPoller:
         self.settings = settings
         self.on_new = on_new
         self.collector = collector or FeedCollector.from_settings(settings)
-        self.backoff = Backoff(settings.feed_poll_seconds, settings.feed_max_backoff_seconds)
+        self.backoff = Backoff(settings.feed.poll_seconds, settings.feed.max_backoff_seconds)
         self.sources = [SourceState(kind, url) for kind, url in sources_of(settings)]
         self.last_rebuild: dict[str, Any] | None = None
         self._lock = threading.Lock()
@@ -116,7 +116,7 @@ class FeedPoller:
         with self._lock:
             sources = [s.to_dict() for s in self.sources]
             rebuild = self.last_rebuild
-        return {"poll_seconds": self.settings.feed_poll_seconds, "stored_pages": self.collector.store.count(),
+        return {"poll_seconds": self.settings.feed.poll_seconds, "stored_pages": self.collector.store.count(),
                 "sources": sources, "last_rebuild_job": rebuild["id"] if rebuild else None}
 
 
@@ -126,7 +126,7 @@ def start_feeds(settings: Settings, on_new: Callable[[str], Any]) -> FeedPoller 
         return None
     poller = FeedPoller(settings, on_new)
     poller.start()
-    log.info("polling %d feeds and sitemaps every %.0f s", len(poller.sources), settings.feed_poll_seconds)
+    log.info("polling %d feeds and sitemaps every %.0f s", len(poller.sources), settings.feed.poll_seconds)
     return poller
 
 

@@ -149,10 +149,10 @@ class IndexState:
 
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
         self.settings = settings
-        self.embedder = embedder or get_embedder(settings.embedding_model, settings.threads,
-                                                 settings.embedding_coalesce_max_texts)
-        self.generator_guard = GeneratorGuard(settings.generator_max_waiting, settings.generator_wait_seconds,
-                                              settings.generator_timeout_seconds)
+        self.embedder = embedder or get_embedder(settings.embedding.model, settings.threads,
+                                                 settings.embedding.coalesce_max_texts)
+        self.generator_guard = GeneratorGuard(settings.generator.max_waiting, settings.generator.wait_seconds,
+                                              settings.generator.timeout_seconds)
         provider = generator_provider(settings)
         self.generator = self.generator_guard.wrap(provider) if provider is not None else None
         self._pipeline: AnswerPipeline | None = None
@@ -162,7 +162,7 @@ class IndexState:
         self.last_error: str | None = None
         self.no_articles = False
         self.backend = backend_for(settings)
-        self.jobs = JobManager(self._rebuild, log_every_seconds=settings.progress_log_seconds,
+        self.jobs = JobManager(self._rebuild, log_every_seconds=settings.service.progress_log_seconds,
                                busy_elsewhere=self.backend.rebuild_holder)
         self._stop = threading.Event()
         self._poller: threading.Thread | None = None
@@ -236,7 +236,7 @@ class IndexState:
         self._poller.start()
 
     def _poll(self) -> None:
-        while not self._stop.wait(self.settings.reload_poll_seconds):
+        while not self._stop.wait(self.settings.service.reload_poll_seconds):
             try:
                 self.reload()
             except Exception:

@@ -28,7 +28,7 @@ class Upload:
 
 async def read_upload(request: Request, settings: SettingsDep) -> Upload:
     """The article in the body: a multipart field ``file``, or an ``ArticleIn`` JSON object."""
-    limit = settings.max_upload_bytes
+    limit = settings.service.max_upload_bytes
     declared = int(request.headers.get("content-length") or 0)
     if declared > limit + MULTIPART_SLACK_BYTES:
         raise PayloadTooLargeError(f"request of {declared} bytes; uploads are limited to {limit}")

@@ -4,16 +4,26 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 from tests.conftest import ROOT
 
-PACKAGES = ["core", "ingest", "index", "qa", "service", "evaluation", "cli", "tests", "bench"]
+PACKAGES = ["core", "ingest", "index", "qa", "service", "evaluation", "cli", "tests", "bench", "scripts"]
 
 
 def test_ruff_is_clean() -> None:
     proc = subprocess.run([sys.executable, "-m", "ruff", "check", *PACKAGES], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_complexity_and_magic_values_are_checked() -> None:
+    """The ruff run above enforces a complexity ceiling of 15 and named constants outside the tests."""
+    lint = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["ruff"]["lint"]
+    assert {"C90", "PLR2004"} <= set(lint["select"])
+    assert lint["mccabe"]["max-complexity"] <= 15
+    assert set(lint.get("per-file-ignores", {})) <= {"tests/**"}
+    assert not {"C90", "C901", "PLR2004"} & set(lint.get("ignore", []))
 
 
 def test_mypy_is_clean() -> None:

@@ -12,7 +12,7 @@ from index.backends.base import IndexBackend
 def _local(settings: Settings, data_dir: Path) -> IndexBackend:
     from index.backends.local import LocalBackend
 
-    return LocalBackend(data_dir, settings.keep_snapshots)
+    return LocalBackend(data_dir, settings.index.keep_snapshots)
 
 
 def _milvus(settings: Settings, data_dir: Path) -> IndexBackend:
@@ -27,8 +27,8 @@ BACKENDS: dict[str, Callable[[Settings, Path], IndexBackend]] = {"local": _local
 def backend_for(settings: Settings, data_dir: Path | None = None) -> IndexBackend:
     """The configured backend over ``data_dir`` (default: the settings' data folder)."""
     try:
-        factory = BACKENDS[settings.index_backend]
+        factory = BACKENDS[settings.index.backend]
     except KeyError:
-        raise ValueError(f"unknown index backend {settings.index_backend!r}; choose one of {sorted(BACKENDS)}") \
+        raise ValueError(f"unknown index backend {settings.index.backend!r}; choose one of {sorted(BACKENDS)}") \
             from None
     return factory(settings, data_dir if data_dir is not None else settings.data_dir)

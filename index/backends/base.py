@@ -129,6 +129,15 @@ class IndexBackend(ABC):
         """Where the index lives, for messages."""
 
 
+EMPTY_INDEX_DIMENSION = 384  # vector width assumed for an index built from no vectors (the packaged embedders')
+
+
+def vector_dimension(vectors: np.ndarray) -> int:
+    """Width of a batch of row vectors; an empty batch has none, so an index over it gets the packaged width."""
+    width = int(vectors.shape[1]) if vectors.ndim > 1 else 0
+    return width or EMPTY_INDEX_DIMENSION
+
+
 def ordinal(iso: str | None) -> int:
     """Day number of an ISO date (-1 when unknown): dates filter and rank as integers."""
     if not iso:

@@ -45,6 +45,7 @@ from index.backends.base import (
     TermStats,
     ordinal,
     term_stats_from_tokens,
+    vector_dimension,
 )
 from index.backends.store import ArticleStore
 from index.sentences import SentenceTable
@@ -201,12 +202,12 @@ class MilvusBackend(IndexBackend):
 
     @classmethod
     def from_settings(cls, settings: Settings, data_dir: Path) -> MilvusBackend:
-        uri = settings.milvus_uri or str((data_dir / "milvus.db").absolute())
-        token = settings.milvus_token.get_secret_value() if settings.milvus_token else ""
-        store = ArticleStore(settings.article_store_dir or data_dir / "store")
-        return cls(uri, store, settings.milvus_collection, token, settings.milvus_index_type,
-                   settings.milvus_index_params, settings.milvus_search_params, settings.milvus_insert_batch,
-                   settings.milvus_keep_collections)
+        uri = settings.milvus.uri or str((data_dir / "milvus.db").absolute())
+        token = settings.milvus.token.get_secret_value() if settings.milvus.token else ""
+        store = ArticleStore(settings.index.article_store_dir or data_dir / "store")
+        return cls(uri, store, settings.milvus.collection, token, settings.milvus.index_type,
+                   settings.milvus.index_params, settings.milvus.search_params, settings.milvus.insert_batch,
+                   settings.milvus.keep_collections)
 
     @property
     def client(self) -> Any:
@@ -409,7 +410,7 @@ class MilvusBackend(IndexBackend):
         self._drop_unpublished()
         version = new_version()
         collection = self.collection_name(version)
-        dimension = int(vectors.shape[1]) if vectors.ndim == 2 and vectors.shape[1] else 384
+        dimension = vector_dimension(vectors)
         terms = term_stats_from_tokens(lexical_tokens)
         manifest = {
             "format": FORMAT_VERSION, "version": version,

@@ -14,6 +14,7 @@ import math
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Any
 
 import httpx
@@ -22,6 +23,8 @@ from core.errors import GeneratorUnavailableError
 from qa.generation.base import Generator, Piece, SpanGeneration
 from qa.generation.constraint import NONE, SpanConstraint, SpanMatch, gbnf_literal
 from qa.grounding import locate
+
+NONE_PREFIX_CHARS = 2  # a first token this long that starts "NONE" counts as leaning to no answer ("N" alone: no)
 
 SCORE_MAX_TOKENS = 48  # longest candidate answer scored, in tokens
 
@@ -66,7 +69,7 @@ class ChatServerGenerator(Generator):
     def _stream(self, body: dict[str, Any], reply: _Reply, started: float) -> Iterator[Piece]:
         try:
             with self._client.stream("POST", "/v1/chat/completions", json={**body, "stream": True}) as response:
-                if response.status_code >= 400:
+                if response.status_code >= HTTPStatus.BAD_REQUEST:
                     response.read()
                     raise GeneratorUnavailableError(
                         f"the generator server at {self.base_url} answered {response.status_code}: "
@@ -168,7 +171,7 @@ def _piece(entry: dict[str, Any]) -> bytes:
 def _starts_none(token: str) -> bool:
     """A first token that begins "NONE"/"None" ("NO", "NON", "None"): the model leaning towards no answer."""
     head = token.strip().upper()
-    return len(head) >= 2 and NONE.startswith(head)
+    return len(head) >= NONE_PREFIX_CHARS and NONE.startswith(head)
 
 
 def _logsumexp(values: list[float]) -> float:

@@ -146,9 +146,9 @@ class GeneratorSpec:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> GeneratorSpec:
-        key = settings.generator_api_key.get_secret_value() if settings.generator_api_key else None
-        return cls(settings.generator_model, settings.generator_url or None, key, settings.generator_grammar,
-                   settings.generator_ctx, settings.generator_threads)
+        key = settings.generator.api_key.get_secret_value() if settings.generator.api_key else None
+        return cls(settings.generator.model, settings.generator.url or None, key, settings.generator.grammar,
+                   settings.generator.ctx, settings.generator.threads)
 
 
 def generator_installed(spec: GeneratorSpec) -> bool:

@@ -76,6 +76,9 @@ class SpanShapes:
     number_lookahead_chars: int = 40  # how far after a number its noun is looked for
     coordinated_max_gap: int = 90  # characters between two names joined by "and"
     quoted_max_words: int = 8  # longest quoted title taken as a name
+    paren_close_max_chars: int = 40  # a span with an open parenthesis takes in a ")" at most this far after it
+    list_min_commas: int = 2  # "<focus> in/of a, b, c": the list needs at least this many commas after the focus
+    focus_compound_max_words: int = 3  # words taken before a lower-case focus word ("clinical genomics training")
 
 
 _UPPER = "A-Z\u00c0-\u00d6\u00d8-\u00de"
@@ -202,81 +205,67 @@ class ExtractiveReader:
 
     # -- span candidates ------------------------------------------------------------------------------
     def _spans(self, question: QuestionAnalysis, ev: Evidence) -> list[Span]:
-        text = ev.text
-        toks = tokens(text)
-        terms = set(question.terms)
-        matched = [i for i, (_, _, w) in enumerate(toks) if _stem_tokens(w) & terms]
-        q_lower = question.text.lower()
-
-        def proximity(a: int, b: int) -> float:
-            """1 when next to a question word, falling with distance in tokens."""
-            start_tok = next((i for i, t in enumerate(toks) if t[1] > a), len(toks))
-            end_tok = next((i for i, t in enumerate(toks) if t[0] >= b), len(toks))
-            dists = [start_tok - m for m in matched if m < start_tok] + [m - end_tok + 1 for m in matched
-                                                                         if m >= end_tok]
-            return 1.0 / (1.0 + min(dists)) if dists else 0.0
-
-        def make(a: int, b: int, score: float, note: str = "") -> Span | None:
-            while a < b and text[a] in " ,;:-–—(\"'“":
-                a += 1
-            while b > a and text[b - 1] in " ,;:-–—.\"'”":
-                b -= 1
-            if text[a:b].count("(") > text[a:b].count(")") and text.find(")", b) != -1 and text.find(")", b) - b < 40:
-                b = text.find(")", b) + 1
-            trail = _TRAILING_NOISE.search(text, a, b)
-            if trail and trail.start() > a:
-                b = trail.start()
-            if b <= a or text[a:b].lower() in q_lower or text[a:b].lower() in _NOT_ANSWERS:
-                return None
-            return Span(ev.article, ev.start + a, ev.start + b, score, ev, note)
-
-        kind = question.answer_type
-        sh = self.shapes
-        spans: list[Span | None] = []
-        if kind == AnswerType.DATE:
-            patterns = [(FULL_DATE, sh.full_date), (MONTH_YEAR, sh.month_year), (YEAR, sh.year)]
-            spans += self._pattern_spans(text, patterns, sh.pattern_weight, proximity, make)
-        elif kind == AnswerType.MONEY:
-            spans += self._pattern_spans(text, [(MONEY, sh.full_date)], sh.pattern_weight, proximity, make)
-        elif kind == AnswerType.NUMBER:
-            dates = [m.span() for m in FULL_DATE.finditer(text)] + [m.span() for m in YEAR.finditer(text)]
-            focus = set(question.focus_stems)
-            for m in NUMBER.finditer(text):
-                if any(s <= m.start() < e for s, e in dates) or m.group(0).lower() in {"first", "second", "half"}:
-                    continue
-                after = [w for _, _, w in tokens(text[m.end():m.end() + sh.number_lookahead_chars])][:sh.near_tokens]
-                found = {st for w in after for st in _stem_tokens(w)} & focus
-                head = question.focus_stems[-1] if question.focus_stems else None
-                bonus = ((sh.number_head_focus if head in found else 0.0)
-                         + sh.number_any_focus * len(found) / max(1, len(focus)))
-                spans.append(make(m.start(), m.end(), proximity(*m.span()) + bonus))
-        elif kind == AnswerType.PERSON:
-            people = self._people(text, q_lower)
-            spans += [make(a, b, proximity(a, b) + sh.person) for a, b in people]
-            spans += self._coordinated(text, people, matched, toks, make, proximity, sh)
-            if not people:
-                spans += [make(a, b, proximity(a, b) * sh.person_fallback) for a, b in self._phrases(text, q_lower)]
-        elif kind == AnswerType.PLACE:
-            for a, b in self._phrases(text, q_lower):
-                before = text[max(0, a - 6):a].lower()
-                if re.search(r"\b(in|at|from|near|to)\s$", before):
-                    spans.append(make(a, b, proximity(a, b) + sh.place))
-        else:
-            spans += self._entity_spans(question, text, toks, matched, proximity, make)
+        view = _SentenceView(ev, question, self.shapes)
+        finders: dict[AnswerType, Callable[[QuestionAnalysis, _SentenceView], list[Span | None]]] = {
+            AnswerType.DATE: self._date_spans, AnswerType.MONEY: self._money_spans,
+            AnswerType.NUMBER: self._number_spans, AnswerType.PERSON: self._person_spans,
+            AnswerType.PLACE: self._place_spans,
+        }
+        spans = finders.get(question.answer_type, self._entity_spans)(question, view)
         return [s for s in spans if s is not None]
 
-    @staticmethod
-    def _pattern_spans(text: str, patterns: Iterable[tuple[re.Pattern[str], float]], pattern_weight: float,
-                       proximity: Callable[[int, int], float],
-                       make: Callable[..., Span | None]) -> list[Span | None]:
+    def _date_spans(self, question: QuestionAnalysis, view: _SentenceView) -> list[Span | None]:
+        sh = self.shapes
+        return self._pattern_spans(view, [(FULL_DATE, sh.full_date), (MONTH_YEAR, sh.month_year), (YEAR, sh.year)])
+
+    def _money_spans(self, question: QuestionAnalysis, view: _SentenceView) -> list[Span | None]:
+        return self._pattern_spans(view, [(MONEY, self.shapes.full_date)])
+
+    def _number_spans(self, question: QuestionAnalysis, view: _SentenceView) -> list[Span | None]:
+        sh, text = self.shapes, view.text
+        dates = [m.span() for m in FULL_DATE.finditer(text)] + [m.span() for m in YEAR.finditer(text)]
+        focus = set(question.focus_stems)
+        out: list[Span | None] = []
+        for m in NUMBER.finditer(text):
+            if any(s <= m.start() < e for s, e in dates) or m.group(0).lower() in {"first", "second", "half"}:
+                continue
+            after = [w for _, _, w in tokens(text[m.end():m.end() + sh.number_lookahead_chars])][:sh.near_tokens]
+            found = {st for w in after for st in _stem_tokens(w)} & focus
+            head = question.focus_stems[-1] if question.focus_stems else None
+            bonus = ((sh.number_head_focus if head in found else 0.0)
+                     + sh.number_any_focus * len(found) / max(1, len(focus)))
+            out.append(view.make(m.start(), m.end(), view.proximity(*m.span()) + bonus))
+        return out
+
+    def _person_spans(self, question: QuestionAnalysis, view: _SentenceView) -> list[Span | None]:
+        sh = self.shapes
+        people = self._people(view.text, view.q_lower)
+        out = [view.make(a, b, view.proximity(a, b) + sh.person) for a, b in people]
+        out += self._coordinated(view, people)
+        if not people:
+            out += [view.make(a, b, view.proximity(a, b) * sh.person_fallback)
+                    for a, b in self._phrases(view.text, view.q_lower)]
+        return out
+
+    def _place_spans(self, question: QuestionAnalysis, view: _SentenceView) -> list[Span | None]:
+        out: list[Span | None] = []
+        for a, b in self._phrases(view.text, view.q_lower):
+            before = view.text[max(0, a - 6):a].lower()
+            if re.search(r"\b(in|at|from|near|to)\s$", before):
+                out.append(view.make(a, b, view.proximity(a, b) + self.shapes.place))
+        return out
+
+    def _pattern_spans(self, view: _SentenceView,
+                       patterns: Iterable[tuple[re.Pattern[str], float]]) -> list[Span | None]:
         out: list[Span | None] = []
         taken: list[tuple[int, int]] = []
         for pattern, weight in patterns:
-            for m in pattern.finditer(text):
+            for m in pattern.finditer(view.text):
                 if any(s <= m.start() < e for s, e in taken):
                     continue
                 taken.append(m.span())
-                out.append(make(m.start(), m.end(), pattern_weight * weight + proximity(*m.span())))
+                fit = self.shapes.pattern_weight * weight + view.proximity(*m.span())
+                out.append(view.make(m.start(), m.end(), fit))
         return out
 
     @staticmethod
@@ -322,11 +311,9 @@ class ExtractiveReader:
             out.append(m.span())
         return out
 
-    @staticmethod
-    def _coordinated(text: str, people: list[tuple[int, int]], matched: list[int],
-                     toks: list[tuple[int, int, str]], make: Callable[..., Span | None],
-                     proximity: Callable[[int, int], float], sh: SpanShapes) -> list[Span | None]:
+    def _coordinated(self, view: _SentenceView, people: list[tuple[int, int]]) -> list[Span | None]:
         """"A, title, and B": when the question's words come before both names, answer with both."""
+        sh, text, toks, matched = self.shapes, view.text, view.toks, view.matched
         out: list[Span | None] = []
         for i in range(len(people) - 1):
             a, b = people[i][0], people[i + 1][1]
@@ -337,65 +324,77 @@ class ExtractiveReader:
             first_tok = next((k for k, t in enumerate(toks) if t[0] >= a), 0)
             last_tok = next((k for k, t in enumerate(toks) if t[1] >= b), len(toks))
             outside = all(m < first_tok for m in matched) or all(m > last_tok for m in matched)
-            out.append(make(a, b, proximity(a, b) + (sh.coordinated_outside if outside else sh.coordinated_inside)))
+            out.append(view.make(a, b, view.proximity(a, b)
+                                 + (sh.coordinated_outside if outside else sh.coordinated_inside)))
         return out
 
-    def _entity_spans(self, question: QuestionAnalysis, text: str, toks: list[tuple[int, int, str]], matched: list[int],
-                      proximity: Callable[[int, int], float], make: Callable[..., Span | None]) -> list[Span | None]:
-        out: list[Span | None] = []
-        sh = self.shapes
-        q_lower = question.text.lower()
+    def _entity_spans(self, question: QuestionAnalysis, view: _SentenceView) -> list[Span | None]:
+        """Spans for "what"/"which" questions: lists, "<focus> of X", named phrases, quotes, compounds, runs."""
+        return (self._list_and_of_spans(question, view) + self._named_spans(question, view)
+                + self._focus_compound_spans(question, view) + self._run_spans(question, view))
+
+    def _list_and_of_spans(self, question: QuestionAnalysis, view: _SentenceView) -> list[Span | None]:
+        """A list after "such as"/":" following the focus word, and the X of "<focus> of X"."""
+        sh, text, toks = self.shapes, view.text, view.toks
         focus = set(question.focus_stems)
-        anchors = [i for i in matched if _stem_tokens(toks[i][2]) & focus] or matched[-1:]
+        anchors = [i for i in view.matched if _stem_tokens(toks[i][2]) & focus] or view.matched[-1:]
+        out: list[Span | None] = []
         for i in anchors:
             rest = text[toks[i][1]:]
-            intro = _LIST_INTRO.match(rest) or (_LIST_IN.match(rest) if rest.count(",") >= 2 else None)
+            intro = _LIST_INTRO.match(rest) or (_LIST_IN.match(rest) if rest.count(",") >= sh.list_min_commas else None)
             if intro:
                 a = toks[i][1] + intro.end()
                 stop = _LIST_END.search(text, a)
-                b = stop.start() if stop else len(text)
-                out.append(make(a, b, sh.list_after_intro, ""))
+                out.append(view.make(a, stop.start() if stop else len(text), sh.list_after_intro, ""))
             of = re.match(r"^\s+of\s+", rest)
-            if of and i in set(anchors) and _stem_tokens(toks[i][2]) & focus:
+            if of and _stem_tokens(toks[i][2]) & focus:
                 a = toks[i][1] + of.end()
                 cut = _OF_CUT.search(text, a + 1)
-                b = cut.start() if cut else len(text)
-                out.append(make(a, b, sh.of_phrase))
+                out.append(view.make(a, cut.start() if cut else len(text), sh.of_phrase))
+        return out
+
+    def _named_spans(self, question: QuestionAnalysis, view: _SentenceView) -> list[Span | None]:
+        """Capitalised phrases holding the focus word, or any name or quoted title when a name is wanted."""
+        sh, text = self.shapes, view.text
+        focus = set(question.focus_stems)
         named = question.wants_name
-        for a, b in self._phrases(text, q_lower):
+        out: list[Span | None] = []
+        for a, b in self._phrases(text, view.q_lower):
             words_in = {st for _, _, w in tokens(text[a:b]) for st in _stem_tokens(w)}
             if focus & words_in and words_in - focus:
-                out.append(make(a, b, sh.phrase_with_focus + proximity(a, b)))
+                out.append(view.make(a, b, sh.phrase_with_focus + view.proximity(a, b)))
             elif named and not words_in <= set(question.terms) | focus:
-                out.append(make(a, b, sh.named_phrase + proximity(a, b)))
+                out.append(view.make(a, b, sh.named_phrase + view.proximity(a, b)))
         if named:
             for quoted in _QUOTED.finditer(text):
                 if len(quoted.group(1).split()) <= sh.quoted_max_words and quoted.group(1)[:1].isupper():
-                    out.append(make(quoted.start(1), quoted.end(1), sh.quoted + proximity(*quoted.span(1))))
-        if focus:
-            terms = set(question.terms)
-            for i, (_, e, w) in enumerate(toks):
-                if _stem_tokens(w) & focus and w[:1].islower():
-                    k = i
-                    while (k > 0 and i - k < 3 and toks[k - 1][2].lower() not in STOPWORDS
-                           and not (_stem_tokens(toks[k - 1][2]) & terms)
-                           and text[toks[k - 1][1]:toks[k][0]] == " "):
-                        k -= 1
-                    if k < i:
-                        out.append(make(toks[k][0], e, sh.focus_compound + proximity(toks[k][0], e)))
-        runs: list[tuple[int, int]] = []
-        start = None
-        matched_set = set(matched)
-        for i in range(len(toks)):
-            if i in matched_set:
-                if start is not None:
-                    runs.append((start, i - 1))
-                start = None
-            elif start is None:
-                start = i
-        if start is not None:
-            runs.append((start, len(toks) - 1))
-        for i, j in runs:
+                    out.append(view.make(quoted.start(1), quoted.end(1), sh.quoted + view.proximity(*quoted.span(1))))
+        return out
+
+    def _focus_compound_spans(self, question: QuestionAnalysis, view: _SentenceView) -> list[Span | None]:
+        """The words right before a lower-case focus word ("clinical genomics training")."""
+        focus = set(question.focus_stems)
+        if not focus:
+            return []
+        sh, text, toks = self.shapes, view.text, view.toks
+        terms = set(question.terms)
+        out: list[Span | None] = []
+        for i, (_, e, w) in enumerate(toks):
+            if _stem_tokens(w) & focus and w[:1].islower():
+                k = i
+                while (k > 0 and i - k < sh.focus_compound_max_words and toks[k - 1][2].lower() not in STOPWORDS
+                       and not (_stem_tokens(toks[k - 1][2]) & terms)
+                       and text[toks[k - 1][1]:toks[k][0]] == " "):
+                    k -= 1
+                if k < i:
+                    out.append(view.make(toks[k][0], e, sh.focus_compound + view.proximity(toks[k][0], e)))
+        return out
+
+    def _run_spans(self, question: QuestionAnalysis, view: _SentenceView) -> list[Span | None]:
+        """Runs of words between the question's words, cut at a clause boundary and trimmed of stop words."""
+        sh, text, toks, matched = self.shapes, view.text, view.toks, view.matched
+        out: list[Span | None] = []
+        for i, j in _unmatched_runs(len(toks), set(matched)):
             while i <= j and toks[i][2].lower() in STOPWORDS:
                 i += 1
             if i > j:
@@ -413,10 +412,67 @@ class ExtractiveReader:
             n = j - i + 1
             left = 1.0 if any(0 < i - m <= sh.near_tokens for m in matched) else 0.0
             right = 1.0 if any(0 < m - j <= sh.near_tokens for m in matched) else 0.0
-            caps = sh.run_capital if toks[i][2][:1].isupper() else (sh.run_lower_named if named else 0.0)
-            out.append(make(a, b, sh.run_base + sh.run_left * left + sh.run_right * right + caps
-                             - sh.run_long * max(0, n - sh.run_long_after)))
+            caps = sh.run_capital if toks[i][2][:1].isupper() else (sh.run_lower_named if question.wants_name else 0.0)
+            out.append(view.make(a, b, sh.run_base + sh.run_left * left + sh.run_right * right + caps
+                                 - sh.run_long * max(0, n - sh.run_long_after)))
         return out
+
+
+def _unmatched_runs(count: int, matched: set[int]) -> list[tuple[int, int]]:
+    """Inclusive (first, last) token positions of the stretches holding none of the question's words."""
+    runs: list[tuple[int, int]] = []
+    start = None
+    for i in range(count):
+        if i in matched:
+            if start is not None:
+                runs.append((start, i - 1))
+            start = None
+        elif start is None:
+            start = i
+    if start is not None:
+        runs.append((start, count - 1))
+    return runs
+
+
+class _SentenceView:
+    """One evidence sentence as the span finders see it: its tokens, where the question's words are, and how
+    a candidate slice becomes a trimmed ``Span``."""
+
+    def __init__(self, ev: Evidence, question: QuestionAnalysis, shapes: SpanShapes) -> None:
+        self.ev = ev
+        self.text = ev.text
+        self.toks = tokens(self.text)
+        terms = set(question.terms)
+        self.matched = [i for i, (_, _, w) in enumerate(self.toks) if _stem_tokens(w) & terms]
+        self.q_lower = question.text.lower()
+        self.shapes = shapes
+
+    def proximity(self, a: int, b: int) -> float:
+        """1 when next to a question word, falling with distance in tokens."""
+        toks = self.toks
+        start_tok = next((i for i, t in enumerate(toks) if t[1] > a), len(toks))
+        end_tok = next((i for i, t in enumerate(toks) if t[0] >= b), len(toks))
+        dists = [start_tok - m for m in self.matched if m < start_tok] + [m - end_tok + 1 for m in self.matched
+                                                                          if m >= end_tok]
+        return 1.0 / (1.0 + min(dists)) if dists else 0.0
+
+    def make(self, a: int, b: int, score: float, note: str = "") -> Span | None:
+        """The slice [a, b) trimmed of punctuation and trailing noise, or None when it is no answer."""
+        text = self.text
+        while a < b and text[a] in " ,;:-–—(\"'“":
+            a += 1
+        while b > a and text[b - 1] in " ,;:-–—.\"'”":
+            b -= 1
+        close = text.find(")", b)
+        unclosed = text[a:b].count("(") > text[a:b].count(")")
+        if unclosed and close != -1 and close - b < self.shapes.paren_close_max_chars:
+            b = close + 1
+        trail = _TRAILING_NOISE.search(text, a, b)
+        if trail and trail.start() > a:
+            b = trail.start()
+        if b <= a or text[a:b].lower() in self.q_lower or text[a:b].lower() in _NOT_ANSWERS:
+            return None
+        return Span(self.ev.article, self.ev.start + a, self.ev.start + b, score, self.ev, note)
 
 
 def focus_missing(question: QuestionAnalysis, text: str) -> bool:

@@ -48,7 +48,7 @@ def get_article(article_id: str, pipeline: PipelineDep) -> ArticleDetail:
 async def add_article(upload: UploadDep, state: StateDep, settings: SettingsDep) -> ArticleAccepted:
     """Add one article (JSON, or a file upload in the field ``file``); it is saved and a rebuild queued."""
     articles = await run_in_threadpool(library.save, settings.articles_dir, upload.name, upload.data,
-                                       settings.max_upload_bytes)
+                                       settings.service.max_upload_bytes)
     job = state.jobs.submit("rebuild")
     return ArticleAccepted(article=article_summary(articles[0]), job=Job(**job))
 

@@ -92,12 +92,12 @@ def _model(name: str, spec: ModelSpec, default: str) -> Model:
 @router.get("/models", response_model=ModelList, responses=OPENAI_ERRORS)
 def list_models(state: StateDep, settings: SettingsDep) -> ModelList:
     """The answer modes, as OpenAI model objects (``article_qa.mode`` says which reader each one uses)."""
-    return ModelList(data=[_model(n, s, settings.answer_mode) for n, s in served_models(state).items()])
+    return ModelList(data=[_model(n, s, settings.decision.answer_mode) for n, s in served_models(state).items()])
 
 
 @router.get("/models/{model}", response_model=Model, responses=OPENAI_ERRORS)
 def get_model(model: str, state: StateDep, settings: SettingsDep) -> Model:
-    return _model(model, _spec(model, state), settings.answer_mode)
+    return _model(model, _spec(model, state), settings.decision.answer_mode)
 
 
 def _spec(model: str, state: IndexState) -> ModelSpec:
@@ -288,5 +288,6 @@ async def chat_completions(body: ChatCompletionRequest, state: StateDep, setting
     run = PipelineRun(pipeline, request)
     await run.next()  # the standalone question: a bad one is still a plain 400 before any stream starts
     include_usage = bool(body.stream_options and body.stream_options.include_usage)
-    return EventSourceResponse(_chunks(run, completion, include_usage, metrics), ping=settings.stream_ping_seconds,
+    return EventSourceResponse(_chunks(run, completion, include_usage, metrics),
+                               ping=settings.service.stream_ping_seconds,
                                headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})

@@ -83,5 +83,5 @@ async def _stream(body: AskRequest, state: IndexState) -> AsyncIterator[ServerSe
              response_class=EventSourceResponse, tags=["questions"])
 async def ask_stream(body: AskRequest, state: StateDep, settings: SettingsDep) -> EventSourceResponse:
     """Like ``/ask`` but streamed: sources first, then generator tokens, then the verified answer."""
-    return EventSourceResponse(_stream(body, state), ping=settings.stream_ping_seconds,
+    return EventSourceResponse(_stream(body, state), ping=settings.service.stream_ping_seconds,
                                headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})

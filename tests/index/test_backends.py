@@ -61,7 +61,7 @@ def built(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         backend = backend_for(settings)
         client = backend.client  # type: ignore[attr-defined]
         for name in client.list_collections():
-            if name.startswith(settings.milvus_collection):
+            if name.startswith(settings.milvus.collection):
                 client.drop_collection(name)
 
 
@@ -123,7 +123,7 @@ def test_seed_questions_answered_alike(built: Built, seed_index: SeedIndex, embe
 
 def test_local_stays_the_default(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path)
-    assert settings.index_backend == "local"
+    assert settings.index.backend == "local"
     assert backend_for(settings).name == "local"
 
 
@@ -133,10 +133,10 @@ def test_backend_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("ARTICLE_QA_MILVUS_SEARCH_PARAMS", '{"ef": 96}')
     monkeypatch.setenv("ARTICLE_QA_INGEST_CLUSTER", "tcp://scheduler:8786")
     settings = Settings()
-    assert settings.milvus_index_params == {"M": 16, "efConstruction": 200}
-    assert settings.milvus_search_params == {"ef": 96} and settings.ingest_cluster == "tcp://scheduler:8786"
+    assert settings.milvus.index_params == {"M": 16, "efConstruction": 200}
+    assert settings.milvus.search_params == {"ef": 96} and settings.ingest.cluster == "tcp://scheduler:8786"
     with pytest.raises(ValueError, match="unknown index backend"):
-        backend_for(settings.model_copy(update={"index_backend": "elastic"}))
+        backend_for(settings.override(index_backend="elastic"))
 
 
 def test_compose_file_sets_only_real_settings() -> None:
@@ -146,7 +146,7 @@ def test_compose_file_sets_only_real_settings() -> None:
     from tests.conftest import ROOT
 
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
-    fields = {f"ARTICLE_QA_{name.upper()}" for name in Settings.model_fields}
+    fields = set(Settings.variables())
     for name, service in compose["services"].items():
         assert ":latest" not in str(service.get("image", "")) and (":" in service.get("image", ":")), name
         unknown = {k for k in service.get("environment", {}) if k.startswith("ARTICLE_QA_")} - fields

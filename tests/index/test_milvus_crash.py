@@ -40,9 +40,9 @@ def server(tmp_path: Path) -> Iterator[LiteServer]:
 
 def _ingest(articles: Path, settings: Settings) -> subprocess.Popen[bytes]:
     env = {**os.environ, "ARTICLE_QA_FAULT_DELAY_MS": "250", "ARTICLE_QA_INDEX_BACKEND": "milvus",
-           "ARTICLE_QA_MILVUS_URI": str(settings.milvus_uri),
-           "ARTICLE_QA_MILVUS_COLLECTION": settings.milvus_collection,
-           "ARTICLE_QA_ARTICLE_STORE_DIR": str(settings.article_store_dir or settings.data_dir / "store")}
+           "ARTICLE_QA_MILVUS_URI": str(settings.milvus.uri),
+           "ARTICLE_QA_MILVUS_COLLECTION": settings.milvus.collection,
+           "ARTICLE_QA_ARTICLE_STORE_DIR": str(settings.index.article_store_dir or settings.data_dir / "store")}
     return subprocess.Popen(
         [sys.executable, "-m", "cli.main", "ingest", str(articles), "--data", str(settings.data_dir), "--force",
          "--quiet"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -62,7 +62,7 @@ def test_sigkill_during_milvus_rebuilds_keeps_a_loadable_index(
                                          article_store_dir=data / "embedded-store")}
     for settings in modes.values():
         assert build_snapshot(articles, data, settings).published
-    disconnect(str(modes["embedded"].milvus_uri))  # the child processes own the embedded engine's file
+    disconnect(str(modes["embedded"].milvus.uri))  # the child processes own the embedded engine's file
     rng = random.Random(20261201)
     started = time.monotonic()
     assert _ingest(articles, modes["server"]).wait(timeout=300) == 0
@@ -80,7 +80,7 @@ def test_sigkill_during_milvus_rebuilds_keeps_a_loadable_index(
         known = set(backend.load_latest()[0].articles)
         current = backend.current_version()
         if mode == "embedded":
-            disconnect(str(settings.milvus_uri))
+            disconnect(str(settings.milvus.uri))
         proc = _ingest(articles, settings)
         if trial % 4 < 2:
             deadline = time.monotonic() + 120
@@ -105,5 +105,5 @@ def test_sigkill_during_milvus_rebuilds_keeps_a_loadable_index(
         finally:
             state.stop()
         if mode == "embedded":
-            disconnect(str(settings.milvus_uri))
+            disconnect(str(settings.milvus.uri))
     assert all(killed_mid_publish.values()), f"no kill landed while a version was being written: {killed_mid_publish}"

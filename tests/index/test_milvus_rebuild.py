@@ -107,7 +107,7 @@ def test_activate_command_lists_and_rolls_back(tmp_path: Path, seed_index: SeedI
     settings = milvus_settings(articles, data)
     first = build_snapshot(articles, data, settings).version
     second = build_snapshot(articles, data, settings, force=True).version
-    for name, value in (("INDEX_BACKEND", "milvus"), ("MILVUS_URI", str(settings.milvus_uri)),
+    for name, value in (("INDEX_BACKEND", "milvus"), ("MILVUS_URI", str(settings.milvus.uri)),
                         ("DATA_DIR", str(data))):
         monkeypatch.setenv(f"ARTICLE_QA_{name}", value)
     assert main([]) == 0

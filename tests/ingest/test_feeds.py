@@ -21,7 +21,7 @@ from ingest.feeds import FEED, SITEMAP, Link, doc_id_for, extract_page
 from ingest.fetch import Download, Fetcher, FetchPolicy, Validators
 from ingest.pipeline import add_tombstone, build_snapshot
 from tests.conftest import SEED_ARTICLES, make_settings
-from tests.ingest.feed_site import BIOBANK, NURSING, FeedSite
+from tests.ingest.feed_site import BIOBANK, NURSING, FeedSite, redirect
 
 
 def collector(data: Path, **policy: object) -> FeedCollector:
@@ -118,6 +118,19 @@ def test_feed_articles_are_indexed_with_url_byline_and_date(site: FeedSite, tmp_
     assert skipped == {site.url(NURSING.path): "deleted from the index by an admin"}
 
 
+def test_a_redirected_link_is_cited_with_the_page_address_it_landed_on(site: FeedSite, tmp_path: Path) -> None:
+    """A listing may point at a short or old address; the citation links to where the article really is."""
+    articles, data = tmp_path / "articles", tmp_path / "data"
+    articles.mkdir()
+    site.set("/go/nursing", redirect(NURSING.path, status=301))
+    site.set("/urls.txt", f"{site.url('/go/nursing')}\n".encode(), "text/plain")
+    assert collector(data).collect(SITEMAP, site.url("/urls.txt")).fetched == [site.url("/go/nursing")]
+    report = build_snapshot(articles, data, make_settings(articles, data))
+    stored = [json.loads(line) for line in (data / "snapshots" / str(report.version) / "articles.jsonl")
+              .read_text().splitlines()]
+    assert [(a["url"], a["title"]) for a in stored] == [(site.url(NURSING.path), NURSING.title)]
+
+
 def test_article_ids_come_from_the_url_path() -> None:
     assert doc_id_for("http://office.example/news/2025/robotics-lab.html") == "news-2025-robotics-lab"
     assert doc_id_for("http://office.example/article.php?id=42") == "article-id-42"
@@ -138,5 +151,5 @@ def test_settings_read_feed_lists_from_the_environment(monkeypatch: pytest.Monke
     monkeypatch.setenv("ARTICLE_QA_FEEDS", "http://office.example/feed.xml, http://office.example/rss")
     monkeypatch.setenv("ARTICLE_QA_SITEMAPS", '["http://office.example/sitemap.xml"]')
     settings = Settings()
-    assert settings.feeds == ["http://office.example/feed.xml", "http://office.example/rss"]
-    assert settings.sitemaps == ["http://office.example/sitemap.xml"]
+    assert settings.feed.urls == ["http://office.example/feed.xml", "http://office.example/rss"]
+    assert settings.feed.sitemaps == ["http://office.example/sitemap.xml"]

@@ -123,8 +123,8 @@ def test_serve_takes_repeatable_feed_and_sitemap_options() -> None:
     args = build_parser().parse_args(["serve", "--feed", "http://a.example/feed.xml", "--feed",
                                       "http://b.example/rss", "--sitemap", "http://a.example/sitemap.xml"])
     settings = _settings(args)
-    assert settings.feeds == ["http://a.example/feed.xml", "http://b.example/rss"]
-    assert settings.sitemaps == ["http://a.example/sitemap.xml"]
+    assert settings.feed.urls == ["http://a.example/feed.xml", "http://b.example/rss"]
+    assert settings.feed.sitemaps == ["http://a.example/sitemap.xml"]
 
 
 def test_deleting_a_feed_article_never_touches_the_articles_folder(tmp_path: Path) -> None:

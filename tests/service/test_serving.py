@@ -91,7 +91,7 @@ def test_request_id_is_returned_and_a_sane_incoming_one_is_kept(live_server: Liv
 
 
 def test_oversized_bodies_are_refused_with_413(live_server: LiveServer) -> None:
-    limit = live_server.settings.max_request_bytes
+    limit = live_server.settings.service.max_request_bytes
     big = {"question": "why " * (limit // 4 + 10)}
     r = httpx.post(f"{live_server.url}/ask", json=big)
     assert r.status_code == 413 and r.json()["error"] == "payload_too_large"
@@ -143,11 +143,11 @@ def test_cors_is_off_unless_configured(live_server: LiveServer, tmp_path: Path, 
 
 def test_cors_origins_setting_reads_a_comma_separated_list(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ARTICLE_QA_CORS_ORIGINS", "https://a.example, https://b.example")
-    assert Settings().cors_origins == ["https://a.example", "https://b.example"]
+    assert Settings().service.cors_origins == ["https://a.example", "https://b.example"]
     monkeypatch.setenv("ARTICLE_QA_CORS_ORIGINS", '["https://c.example"]')
-    assert Settings().cors_origins == ["https://c.example"]
+    assert Settings().service.cors_origins == ["https://c.example"]
     monkeypatch.delenv("ARTICLE_QA_CORS_ORIGINS")
-    assert Settings().cors_origins == []
+    assert Settings().service.cors_origins == []
 
 
 def test_cpu_bound_routes_never_run_on_the_event_loop() -> None:

@@ -73,7 +73,7 @@ def test_a_server_without_grammars_falls_back_to_locating_its_answer(model_serve
 
 def test_the_pipeline_answers_through_the_server(model_server: str, seed_index: SeedIndex,
                                                  embedder: Embedder) -> None:
-    settings = seed_index.settings.model_copy(update={"generator_url": model_server})
+    settings = seed_index.settings.override(generator_url=model_server)
     from qa.generation.models import generator_provider
 
     pipeline = AnswerPipeline(seed_index.snapshot, embedder, settings, generator_provider(settings))
