@@ -353,7 +353,8 @@ _FLAT_NAMES: dict[str, tuple[str, str]] = {
 def explain_invalid(exc: ValidationError) -> str | None:
     """A settings error named by the variables a user sets ("ARTICLE_QA_FUSION: Input should be ..."); None
     when the error is not about settings."""
-    kinds: dict[str, type[BaseSettings]] = {kind.__name__: kind for kind in (Settings, *Settings.GROUPS.values())}
+    groups: list[type[BaseSettings]] = [Settings, *Settings.GROUPS.values()]
+    kinds = {kind.__name__: kind for kind in groups}
     kind = kinds.get(exc.title)
     if kind is None:
         return None
