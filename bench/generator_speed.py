@@ -14,12 +14,13 @@ import argparse
 import json
 import statistics
 
-from qa.generation.base import SpanGeneration, finish
+from qa.generation.base import finish
 from qa.generation.chat_server import ChatServerGenerator
 from qa.generation.constraint import SpanConstraint
 from qa.generation.local_server import LocalServer
 from qa.generation.models import resolve
 from qa.generation.prompts import PromptPassage, reading_messages
+from qa.records import SpanGeneration
 
 PASSAGES = [
     PromptPassage("City council approves the harbour bridge", "2024-03-08",

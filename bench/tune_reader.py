@@ -23,7 +23,7 @@ from evaluation import metrics as m
 from evaluation.runner import EvalOptions, runner_for
 from index.retriever import SearchFilters
 from qa.generation.models import generator_provider
-from qa.readers.generative import Generated, GenerativeReader
+from qa.readers.generative import GenerativeReader
 from qa.records import AnswerMode, AskInput
 
 KNOBS = {"words": "window_words", "windows": "window_limit", "neighbours": "window_sentences",
@@ -72,7 +72,7 @@ def main() -> None:
             reader_config = replace(pipeline.generative.config, **flags)  # type: ignore[union-attr]
             reader = GenerativeReader(provider, reader_config)
             started = time.perf_counter()
-            generated = [g for g in reader.stream(query, evidence) if isinstance(g, Generated)][0]
+            generated = reader.run(query, evidence)
             text = generated.span.text if generated.span else None
             f1 = m.answer_scores(text, q.answers)[1] if text else 0.0
             results[i].append((f1, generated.generation.said_none, generated.generation.prompt_tokens,

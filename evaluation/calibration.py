@@ -14,7 +14,8 @@ from typing import Any
 
 from evaluation import metrics as m
 from evaluation.datasets import OFFICE
-from qa.decision import FEATURES, DecisionFeatures, LogisticModel, fit
+from qa.decision import FEATURES, LogisticModel, fit
+from qa.records import DecisionFeatures
 
 THRESHOLDS = [round(0.025 * i, 3) for i in range(0, 40)]
 

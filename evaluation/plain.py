@@ -16,7 +16,7 @@ from index.embedding import Embedder
 from index.retriever import HybridRetriever, RetrievalConfig, ScoredChunk, SearchFilters
 from qa.generation.constraint import NONE
 from qa.readers.generative import GeneratorProvider
-from qa.records import Answer, AnswerMode, Turn
+from qa.records import Answer, AnswerMode, Signals, Turn
 
 PLAIN_CHUNKS = 3  # passages shown, as in the baseline measured before the answering stages existed
 PLAIN_MAX_TOKENS = 32
@@ -52,4 +52,4 @@ class PlainPipeline:
         elapsed = (time.perf_counter() - started) * 1000
         return Answer(question, None, answer, answer is None, 1.0 if answer else 0.0, "plain baseline", (),
                       tuple(hits[:top_k or PLAIN_CHUNKS]), self.snapshot.version, "plain", True,
-                      {"total_plain": elapsed}, {"raw": " ".join(raw)[:200]})
+                      {"total_plain": elapsed}, Signals(raw=" ".join(raw)[:200], reader="plain"))

@@ -12,63 +12,30 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from index.analysis import analyze
-from index.retriever import ScoredChunk
-from qa.question import type_fit
-from qa.readers.extractive import focus_missing
-from qa.readers.generative import Generated
-from qa.records import AnswerType, Query, Reading, Retrieved, Span
+from qa.features import agree, focus_missing, likelihood, retrieval_features, type_fit
+from qa.records import (
+    AnswerType,
+    Candidate,
+    Decision,
+    DecisionFeatures,
+    Generated,
+    Query,
+    Reading,
+    Retrieved,
+    Span,
+)
 
 DEFAULT_PATH = Path(__file__).with_name("decision.json")
 FALLBACK_THRESHOLD = 0.35  # with no fitted model, the reader's own score must reach this to answer
 CONSTANT_FEATURE_STD = 1e-9  # a feature whose spread is below this is constant in the data: left unscaled
 NEWTON_TOLERANCE = 1e-8  # Newton's method stops once no weight moves by more than this
 LOGIT_CLIP = 30  # logits are clipped to +-this before exp, which overflows far beyond it
-
-
-@dataclass(frozen=True)
-class DecisionFeatures:
-    """Everything the decision may weigh, for the candidate answer it is deciding on (0 where not measured).
-
-    Stored as-is in eval reports (``features``) and read back by ``calibrate``; the model of each reader uses
-    the subset named in its ``features`` list.
-    """
-
-    top_dense: float = 0.0  # best dense similarity of a retrieved passage
-    dense_margin: float = 0.0  # ... minus the best of another article
-    lexical_top: float = 0.0  # log(1 + best BM25 score)
-    reader: float = 0.0  # the extractive reader's own score for its span
-    coverage: float = 0.0  # share of the question's weighted terms in the candidate's sentence
-    dense: float = 0.0  # dense similarity of the candidate's sentence (or its passage's best sentence)
-    span_score: float = 0.0  # the extractive span's shape fit
-    typed: float = 0.0  # the question expects a date, number, amount, person or place
-    type_fit: float = 0.0  # the candidate looks like what the question expects (a date for "when", ...)
-    focus_missing: float = 0.0  # the candidate's sentence lacks the question's focus word
-    extractive_none: float = 0.0  # the extractive reader found no span
-    generated: float = 0.0  # the candidate is the generator's answer (else the extractive span)
-    gen_none: float = 0.0  # the generator answered NONE
-    none_prob: float = 0.0  # the generator's probability of starting "NONE"
-    first_prob: float = 0.0  # its probability of the answer's first token
-    mean_logprob: float = 0.0  # its mean log-probability per answer token
-    min_prob: float = 0.0  # its least probable answer token
-    copy_mass: float = 0.0  # its probability mass on tokens the span constraint allowed, at the first step
-    agree: float = 0.0  # the generated and extractive answers agree
-    passage_rank: float = 0.0  # 1 / rank of the passage the generated answer came from
-    answer_words: float = 0.0  # log(1 + words in the candidate)
-
-    def as_dict(self) -> dict[str, float]:
-        return {k: round(float(v), 5) for k, v in asdict(self).items()}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> DecisionFeatures:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: float(v) for k, v in data.items() if k in known and v is not None})
 
 
 # Only features that mean the same on any corpus: a raw BM25 score (``lexical_top``) grows with the corpus's
@@ -200,60 +167,6 @@ def _fit_free(rows: Sequence[DecisionFeatures | Mapping[str, float]], labels: Se
                          tuple(float(v) for v in mean), tuple(float(v) for v in scale))
 
 
-@dataclass(frozen=True)
-class Candidate:
-    """One reader's answer with its features and the probability the fitted model gives it."""
-
-    span: Span
-    source: str  # "generated" or "extractive"
-    features: DecisionFeatures
-    probability: float
-
-
-@dataclass(frozen=True)
-class Decision:
-    """The decision stage's output: the best candidate, whether to show it, its calibrated confidence and why."""
-
-    candidate: Span | None
-    answered: bool
-    confidence: float
-    threshold: float
-    reason: str
-    chosen: str
-    features: DecisionFeatures
-    reader: str
-    candidates: tuple[Candidate, ...] = ()
-
-    @property
-    def span(self) -> Span | None:
-        """The answer to show, or None to abstain."""
-        return self.candidate if self.answered else None
-
-
-def retrieval_features(hits: Sequence[ScoredChunk]) -> dict[str, float]:
-    dense = sorted(((h.dense_score or 0.0), h.article.id) for h in hits)[::-1]
-    top = dense[0][0] if dense else 0.0
-    other = next((d for d, a in dense if a != dense[0][1]), 0.0) if dense else 0.0
-    lexical = max(((h.lexical_score or 0.0) for h in hits), default=0.0)
-    return {"top_dense": top, "dense_margin": top - other, "lexical_top": math.log1p(lexical)}
-
-
-def _same_answer(a: str, b: str) -> bool:
-    """Two answers agree when one's words contain the other's ("Ford" and "Ford Motor Co")."""
-    wa, wb = analyze(a), analyze(b)
-    if not wa or not wb:
-        return False
-    short, long = (wa, wb) if len(wa) <= len(wb) else (wb, wa)
-    return any(long[i:i + len(short)] == short for i in range(len(long) - len(short) + 1))
-
-
-def agree(a: Span | None, b: Span | None) -> bool:
-    if a is None or b is None:
-        return False
-    overlap = a.article.id == b.article.id and a.start < b.end and b.start < a.end
-    return overlap or _same_answer(a.text, b.text)
-
-
 class DecisionStage:
     """Builds the candidate's features and answers when the fitted probability reaches the threshold."""
 
@@ -282,13 +195,13 @@ class DecisionStage:
                 rank = generated.passage.rank if generated.passage is not None else 0
                 options.append((generated.span, "generated", {
                     "generated": 1.0, "agree": both, "passage_rank": 1.0 / rank if rank else 0.0,
-                    **_likelihood(gen.first_logprob, gen.span_logprob, gen.min_logprob, gen.tokens)}))
+                    **likelihood(gen.first_logprob, gen.span_logprob, gen.min_logprob, gen.tokens)}))
             if reading.span is not None and (generated.span is None or not both):
                 scored = generated.extractive_scores
                 options.append((reading.span, "extractive", {
                     "agree": both, "passage_rank": 1.0 / reading.span.evidence.hit_rank,
                     "span_score": min(reading.span.score, 3.0),
-                    **(_likelihood(scored[0], sum(scored), min(scored), len(scored)) if scored else {})}))
+                    **(likelihood(scored[0], sum(scored), min(scored), len(scored)) if scored else {})}))
         elif reading.span is not None:
             options.append((reading.span, "extractive", {"span_score": min(reading.span.score, 3.0)}))
         model = self.models.model(reader)
@@ -321,8 +234,3 @@ class DecisionStage:
                   else "Copied by the model from the cited passage.")
         return Decision(best.span, True, best.probability, threshold, reason, best.source, best.features, reader,
                         tuple(candidates))
-
-
-def _likelihood(first: float, total: float, least: float, tokens: int) -> dict[str, float]:
-    """The model's own probabilities of one candidate's tokens, as decision features."""
-    return {"first_prob": math.exp(first), "mean_logprob": total / max(1, tokens), "min_prob": math.exp(least)}

@@ -9,25 +9,18 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
 
 from core.text import tokens
-from qa.records import Citation, Span
+from qa.records import Citation, Grounded, Query, Reading, Span
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Grounded:
-    """A checked answer with its citation, or why it cannot be shown."""
-
-    span: Span | None
-    citation: Citation | None
-    failure: str = ""
-
-
 class GroundingStage:
-    def run(self, span: Span | None, question: str) -> Grounded:
+    """Checks one candidate answer against its article and cites it; each candidate is checked once."""
+
+    def run(self, query: Query, span: Span | None) -> Grounded:
+        question = query.text
         if span is None:
             return Grounded(None, None, "no answer")
         article, ev = span.article, span.evidence
@@ -41,6 +34,13 @@ class GroundingStage:
             return Grounded(None, None, "repeats the question")
         citation = Citation(article.id, article.title, article.date, article.source, article.url, quote, start, end)
         return Grounded(span, citation)
+
+
+def keep_if_grounded(reading: Reading, grounded: Grounded) -> Reading:
+    """The reading with its span dropped when grounding refused it (say, it only repeats the question)."""
+    if reading.span is None or grounded.span is not None:
+        return reading
+    return Reading(None, reading.score, f"The candidate answer {grounded.failure}.")
 
 
 def _repeats(answer: str, question: str) -> bool:

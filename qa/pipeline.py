@@ -8,7 +8,6 @@ new snapshot arrives.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import date
@@ -18,16 +17,18 @@ from core.errors import GeneratorBusyError, GeneratorUnavailableError
 from index.backends.base import IndexSnapshot
 from index.embedding import Embedder
 from index.retriever import HybridRetriever, RetrievalConfig, ScoredChunk, SearchFilters
-from qa.decision import Decision, DecisionModels, DecisionStage
+from qa.assembly import AnswerAssembly
+from qa.decision import DecisionModels, DecisionStage
 from qa.evidence import EvidenceConfig, EvidenceStage, TermWeights
-from qa.generation.base import Piece
+from qa.fallbacks import extractive_fallback, reads_with_generator
 from qa.generation.models import profile
-from qa.grounding import GroundingStage
+from qa.grounding import GroundingStage, keep_if_grounded
 from qa.question import QuestionStage
 from qa.readers.extractive import ExtractiveReader
-from qa.readers.generative import Generated, GenerativeConfig, GenerativeReader, GeneratorProvider
-from qa.records import Answer, AnswerMode, AskInput, EvidenceSet, Query, Reading, Turn
+from qa.readers.generative import GenerativeConfig, GenerativeReader, GeneratorProvider
+from qa.records import Answer, AnswerMode, AskInput, Generated, Piece, Query, Signals, Turn
 from qa.retrieval import RetrievalStage
+from qa.timing import StageClock
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,7 @@ class AnswerPipeline:
         self.generative = GenerativeReader(generator, GenerativeConfig(settings.generator.max_tokens)) \
             if generator is not None else None
         self.grounding = GroundingStage()
+        self.assembly = AnswerAssembly(snapshot.version)
         models = decisions if decisions is not None else DecisionModels.load(settings.decision.model)
         self.decision = DecisionStage(models, settings.decision.abstain_threshold)
         self.generator_reader = f"generative:{settings.generator.model}"
@@ -128,39 +130,27 @@ class AnswerPipeline:
         return final
 
     def events(self, request: AskInput) -> Iterator[Event]:
-        timings: dict[str, float] = {}
-        clock = time.perf_counter()
-
-        def lap(name: str) -> None:
-            nonlocal clock
-            now = time.perf_counter()
-            timings[name] = (now - clock) * 1000
-            clock = now
-
+        clock = StageClock()
         query = self.question.run(request, self.default_mode, self.find_article, self.article_title)
-        use_generator = query.mode == AnswerMode.GENERATIVE or (
-            query.mode == AnswerMode.AUTO and self.generative is not None)
-        if query.mode == AnswerMode.GENERATIVE and self.generative is None:
-            raise GeneratorUnavailableError(
-                "generative answers need the local generator: run scripts/install.sh "
-                "(or ask with mode 'extractive')")
-        lap("question")
+        use_generator = reads_with_generator(query, self.generative is not None)
+        clock.lap("question")
         yield QuestionEvent(query)
         retrieved = self.retrieval.run(query)
-        lap("retrieve")
+        clock.lap("retrieve")
         evidence = self.evidence.run(query, retrieved)
-        lap("evidence")
+        clock.lap("evidence")
         yield SourcesEvent(evidence.hits[:query.top_k], self.snapshot.version)
-        reading = self._grounded_reading(self.extractive.run(query, retrieved, evidence), query)
-        lap("read")
+        extracted = self.extractive.run(query, retrieved, evidence)
+        checked = [self.grounding.run(query, extracted.span)]
+        reading = keep_if_grounded(extracted, checked[0])
+        clock.lap("read")
         draft = self.decision.run(query, retrieved, reading, None, "extractive")
-        signals: dict[str, float | str | None] = {
-            "extractive_answer": reading.span.text if reading.span else None,
-            "extractive_score": round(reading.score, 4)}
+        signals = Signals(extractive_answer=reading.span.text if reading.span else None,
+                          extractive_score=round(reading.score, 4))
         if not use_generator or self.generative is None or not evidence.passages:
-            yield FinalEvent(self._answer(query, evidence, draft, timings, signals, final=True))
+            yield FinalEvent(self.assembly.run(query, evidence, draft, checked, clock.timings, signals, final=True))
             return
-        yield DraftEvent(self._answer(query, evidence, draft, dict(timings), dict(signals), final=False))
+        yield DraftEvent(self.assembly.run(query, evidence, draft, checked, clock.timings, signals, final=False))
         generated: Generated | None = None
         try:
             rival = reading.span.text if reading.span is not None else None
@@ -170,47 +160,17 @@ class AnswerPipeline:
                 else:
                     generated = item
         except (GeneratorBusyError, GeneratorUnavailableError) as exc:
-            if query.mode != AnswerMode.AUTO:
-                raise
-            signals["generator"] = f"{exc.code}: answered extractively"
-            yield FinalEvent(self._answer(query, evidence, draft, timings, signals, final=True))
+            signals = replace(signals, generator=extractive_fallback(query, exc))
+            yield FinalEvent(self.assembly.run(query, evidence, draft, checked, clock.timings, signals, final=True))
             return
         assert generated is not None
-        generated = replace(generated, span=self.grounding.run(generated.span, query.text).span)
-        lap("generate")
+        checked.append(self.grounding.run(query, generated.span))
+        generated = replace(generated, span=checked[-1].span)
+        clock.lap("generate")
         gen = generated.generation
-        timings["first_token"] = gen.first_token_seconds * 1000
-        signals.update(generated=generated.span.text if generated.span else None, raw=gen.raw[:200],
-                       prompt_tokens=gen.prompt_tokens, cached_tokens=gen.cached_tokens)
+        clock.record("first_token", gen.first_token_seconds * 1000)
+        signals = replace(signals, generated=generated.span.text if generated.span else None, raw=gen.raw[:200],
+                          prompt_tokens=gen.prompt_tokens, cached_tokens=gen.cached_tokens)
         decision = self.decision.run(query, retrieved, reading, generated, self.generator_reader)
-        lap("decide")
-        yield FinalEvent(self._answer(query, evidence, decision, timings, signals, final=True))
-
-    def _grounded_reading(self, reading: Reading, query: Query) -> Reading:
-        """The reading with its span dropped when grounding refuses it (say, it only repeats the question)."""
-        grounded = self.grounding.run(reading.span, query.text)
-        if reading.span is None or grounded.span is not None:
-            return reading
-        return Reading(None, reading.score, f"The candidate answer {grounded.failure}.")
-
-    def _answer(self, query: Query, evidence: EvidenceSet, decision: Decision, timings: dict[str, float],
-                signals: dict[str, float | str | None], final: bool) -> Answer:
-        hits = evidence.hits[:query.top_k]
-        grounded = self.grounding.run(decision.span, query.text)
-        candidate = decision.candidate.text if decision.candidate else None
-        candidates = tuple({"text": c.span.text, "source": c.source, "probability": round(c.probability, 5),
-                            "features": c.features.as_dict()} for c in decision.candidates)
-        signals = {**signals, "chosen": decision.chosen, "candidate": candidate,
-                   "threshold": round(decision.threshold, 4), "reader": decision.reader}
-        mode = "generative" if decision.reader.startswith("generative") else "extractive"
-        if grounded.span is None or grounded.citation is None:
-            if decision.span is not None:
-                signals["grounding"] = grounded.failure
-            return Answer(query.asked, query.rewritten, None, True, round(decision.confidence, 4),
-                          decision.reason if decision.span is None else f"Not shown: {grounded.failure}.", (),
-                          hits, self.snapshot.version, mode, final, timings, signals,
-                          decision.features.as_dict(), candidates)
-        return Answer(query.asked, query.rewritten, grounded.span.text, False, round(decision.confidence, 4),
-                      decision.reason, (grounded.citation,), hits, self.snapshot.version, mode, final, timings,
-                      signals, decision.features.as_dict(), candidates)
-
+        clock.lap("decide")
+        yield FinalEvent(self.assembly.run(query, evidence, decision, checked, clock.timings, signals, final=True))

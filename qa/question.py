@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from core.config import Settings
 from core.errors import InvalidQuestionError
-from core.text import DAY_MONTH, FULL_DATE, MONEY, MONTH_YEAR, NUMBER, WEEKDAY, YEAR, words
+from core.text import words
 from index.analysis import STOPWORDS, stem
 from index.retriever import SearchFilters
 from qa import conversation, temporal
@@ -164,22 +164,3 @@ class QuestionStage:
         return Query(request.question, text, analyze_question(text), mode, k, filters, prefer, request.as_of)
 
 
-def type_fit(analysis: QuestionAnalysis, answer: str) -> float:
-    """1 when ``answer`` has the shape the question expects (a date for "when", a number for "how many", a name
-    for "who"), 0 when it has not, 0.5 when the question expects nothing in particular."""
-    kind = analysis.answer_type
-    if kind == AnswerType.DATE:
-        return float(any(p.search(answer) for p in (FULL_DATE, MONTH_YEAR, DAY_MONTH, YEAR, WEEKDAY))
-                     or bool(_RELATIVE_TIME.search(answer)))
-    if kind == AnswerType.MONEY:
-        return 1.0 if MONEY.search(answer) else 0.5 if NUMBER.search(answer) else 0.0
-    if kind == AnswerType.NUMBER:
-        return float(bool(NUMBER.search(answer)))
-    if kind in {AnswerType.PERSON, AnswerType.PLACE}:
-        first = answer.strip("“”\"'( ")[:1]
-        return float(first.isupper())
-    return 0.5
-
-
-_RELATIVE_TIME = re.compile(r"\b(today|yesterday|tomorrow|tonight|week|month|year|decade|century|spring|summer|"
-                            r"autumn|fall|winter|morning|evening|night)\b", re.I)

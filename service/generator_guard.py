@@ -7,8 +7,9 @@ import time
 from collections.abc import Callable, Iterator
 
 from core.errors import GeneratorBusyError, GeneratorTimeoutError
-from qa.generation.base import Generator, Piece, SpanGeneration
+from qa.generation.base import Generator
 from qa.generation.constraint import SpanConstraint
+from qa.records import Piece, SpanGeneration
 
 
 class GeneratorGuard:

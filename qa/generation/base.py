@@ -6,47 +6,11 @@ or a remote one, chosen by ``models.get_generator``); the reader never knows whi
 
 from __future__ import annotations
 
-import math
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
-from qa.generation.constraint import SpanConstraint, SpanMatch
-
-
-@dataclass(frozen=True)
-class Piece:
-    """A piece of the answer as the model writes it (already inside the constraint)."""
-
-    text: str
-
-
-@dataclass(frozen=True)
-class SpanGeneration:
-    """The finished constrained reading and the probabilities the decision learns from.
-
-    Log-probabilities are under the model's own (unconstrained) distribution; ``allowed_mass`` is how much of
-    its first step the constraint allowed (how readily it copies rather than writes).
-    """
-
-    text: str | None
-    matches: tuple[SpanMatch, ...] = ()
-    none_logprob: float = -math.inf
-    span_logprob: float = 0.0
-    first_logprob: float = 0.0
-    min_logprob: float = 0.0
-    allowed_mass: float = 0.0
-    tokens: int = 0
-    prompt_tokens: int = 0
-    cached_tokens: int = 0
-    seconds: float = 0.0
-    first_token_seconds: float = 0.0
-    raw: str = ""
-    notes: tuple[str, ...] = field(default_factory=tuple)
-
-    @property
-    def said_none(self) -> bool:
-        return self.text is None
+from qa.generation.constraint import SpanConstraint
+from qa.records import Piece, SpanGeneration
 
 
 class Generator(ABC):

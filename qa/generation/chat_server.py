@@ -20,9 +20,10 @@ from typing import Any
 import httpx
 
 from core.errors import GeneratorUnavailableError
-from qa.generation.base import Generator, Piece, SpanGeneration
-from qa.generation.constraint import NONE, SpanConstraint, SpanMatch, gbnf_literal
+from qa.generation.base import Generator
+from qa.generation.constraint import NONE, SpanConstraint, gbnf_literal
 from qa.grounding import locate
+from qa.records import Piece, SpanGeneration, SpanMatch
 
 NONE_PREFIX_CHARS = 2  # a first token this long that starts "NONE" counts as leaning to no answer ("N" alone: no)
 

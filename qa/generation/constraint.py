@@ -8,21 +8,12 @@ passage. It can also be written as a GBNF grammar for servers that take one (lla
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 from core.text import has_han
+from qa.records import SpanMatch
 
 NONE = "NONE"
 _SEPARATOR = b"\x00"
-
-
-@dataclass(frozen=True)
-class SpanMatch:
-    """Where a finished output sits: passage index and character offsets inside that passage's text."""
-
-    passage: int
-    start: int
-    end: int
 
 
 class TokenIndex:

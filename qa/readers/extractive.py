@@ -14,9 +14,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from core.text import FULL_DATE, MONEY, MONTH_YEAR, NUMBER, YEAR, split_compound, tokens
-from index.analysis import STOPWORDS, analyze, stem
+from index.analysis import STOPWORDS, stem
 from index.retriever import ScoredChunk
 from qa.evidence import TermWeights
+from qa.features import focus_missing
 from qa.records import AnswerType, Evidence, EvidenceSet, Query, QuestionAnalysis, Reading, Retrieved, Span
 
 
@@ -473,9 +474,3 @@ class _SentenceView:
         if b <= a or text[a:b].lower() in self.q_lower or text[a:b].lower() in _NOT_ANSWERS:
             return None
         return Span(self.ev.article, self.ev.start + a, self.ev.start + b, score, self.ev, note)
-
-
-def focus_missing(question: QuestionAnalysis, text: str) -> bool:
-    """True when the question names a focus word ("which hospital") that ``text`` does not contain."""
-    focus = set(question.focus_stems)
-    return bool(focus) and not (focus & set(analyze(text)))

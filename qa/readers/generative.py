@@ -11,10 +11,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from core.text import sentence_spans
-from qa.generation.base import Generator, Piece, SpanGeneration
+from qa.generation.base import Generator
 from qa.generation.constraint import SpanConstraint
 from qa.generation.prompts import PromptPassage, reading_messages
-from qa.records import Evidence, EvidenceSet, Passage, Query, Span
+from qa.records import Evidence, EvidenceSet, Generated, Passage, Piece, Query, Span, SpanGeneration
 
 
 @dataclass(frozen=True)
@@ -23,17 +23,6 @@ class GenerativeConfig:
     examples: bool = True  # show the worked examples (a cached prefix, so nearly free after the first request)
     best_last: bool = True  # the best passage goes last, next to the question: small models favour what they read last
     credits: bool = True  # show each shown article's credit lines (byline, editor, source office) as a passage
-
-
-@dataclass(frozen=True)
-class Generated:
-    """The generator's reading: its span in an article (or None: NONE, or nothing usable) and its probabilities."""
-
-    span: Span | None
-    generation: SpanGeneration
-    passage: Passage | None
-    passages: tuple[Passage, ...]
-    extractive_scores: tuple[float, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -91,6 +80,13 @@ class GenerativeReader:
                     groups.append((a, b))
             out += [Passage(article, a, b, p.rank) for a, b in groups]
         return tuple(out)
+
+    def run(self, query: Query, evidence: EvidenceSet, rival: str | None = None) -> Generated:
+        """The finished reading (``stream`` without its pieces)."""
+        for item in self.stream(query, evidence, rival):
+            if isinstance(item, Generated):
+                return item
+        raise RuntimeError("the generative reader ended without a result")
 
     def stream(self, query: Query, evidence: EvidenceSet, rival: str | None = None) -> Iterator[Piece | Generated]:
         """The reading's pieces, then the result; ``rival`` (the extractive answer) is also scored by the model

@@ -10,8 +10,6 @@ then ``data: [DONE]``. The streamed text is exactly the non-streamed message.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import logging
 import time
@@ -25,9 +23,10 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
 from core.errors import ArticleQAError, InvalidChatRequestError, ModelNotFoundError, UnsupportedParameterError
-from qa.pipeline import AnswerPipeline, Event, FinalEvent
+from qa.pipeline import FinalEvent
 from qa.records import Answer, AnswerMode, AskInput
 from service import chat_text
+from service.bridge import PipelineRun
 from service.confidence import confidence_label
 from service.convert import search_filters
 from service.deps import MetricsDep, OpenAIKeyDep, RateLimitDep, SettingsDep, StateDep
@@ -198,35 +197,6 @@ def result(answer: Answer) -> ArticleQAResult:
         confidence_label=confidence_label(answer.confidence, answer.abstained),
         reason=answer.reason, mode=answer.mode, snapshot=answer.snapshot,
         citations=[Citation(**asdict(c)) for c in answer.citations])
-
-
-class PipelineRun:
-    """The pipeline's events for one request, produced on a worker thread and awaited on the event loop."""
-
-    def __init__(self, pipeline: AnswerPipeline, request: AskInput) -> None:
-        loop = asyncio.get_running_loop()
-        self._queue: asyncio.Queue[Event | Exception | None] = asyncio.Queue()
-
-        def put(item: Event | Exception | None) -> None:
-            with contextlib.suppress(RuntimeError):  # the loop is gone after a shutdown: drop the event
-                loop.call_soon_threadsafe(self._queue.put_nowait, item)
-
-        def work() -> None:
-            try:
-                for event in pipeline.events(request):
-                    put(event)
-                put(None)
-            except Exception as exc:  # handed to the event loop, which answers with it
-                put(exc)
-
-        self._worker = loop.run_in_executor(None, work)
-
-    async def next(self) -> Event | None:
-        """The next event, None after the last; the pipeline's error is raised here."""
-        item = await self._queue.get()
-        if isinstance(item, Exception):
-            raise item
-        return item
 
 
 def _sse(data: dict[str, Any] | str) -> ServerSentEvent:

@@ -111,7 +111,7 @@ def test_eval_command_writes_json_and_markdown(tmp_path: Path) -> None:
 def test_cross_validation_decides_each_question_without_it() -> None:
     """Out-of-sample replay: a signal that predicts right answers keeps working on held-out folds."""
     from evaluation.calibration import Option, Row, cross_validated
-    from qa.decision import DecisionFeatures
+    from qa.records import DecisionFeatures
 
     data = []
     for i in range(40):
@@ -127,7 +127,7 @@ def test_the_office_sets_weigh_as_much_as_all_public_ones_together() -> None:
     """A threshold that serves a public set by withholding the office's right answers loses: a small office
     set whose right answers score low is fitted on (below the public minimum) and half the objective."""
     from evaluation.calibration import MAX_LOSS_F1, OFFICE_SHARE, Option, Row, dataset_shares, fit_rows, replay
-    from qa.decision import DecisionFeatures
+    from qa.records import DecisionFeatures
 
     shares = dataset_shares(["campus-news-auto", "seed-questions", "squad2-dev-half", "realtimeqa-news"])
     assert shares["campus-news-auto"] + shares["seed-questions"] == OFFICE_SHARE

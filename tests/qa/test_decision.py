@@ -12,11 +12,11 @@ from qa.decision import (
     DEFAULT_PATH,
     FEATURES,
     SIGNS,
-    DecisionFeatures,
     DecisionModels,
     LogisticModel,
     fit,
 )
+from qa.records import DecisionFeatures
 
 
 def test_fit_learns_which_signal_predicts_a_right_answer() -> None:

@@ -7,13 +7,13 @@ from collections.abc import Iterator
 import numpy as np
 
 from core.documents import Article
-from qa.generation.base import Generator, Piece, SpanGeneration, finish
+from qa.generation.base import Generator, finish
 from qa.generation.constraint import NONE, SpanConstraint
 from qa.generation.prompts import PromptPassage, reading_messages
 from qa.pipeline import AnswerPipeline
 from qa.question import analyze_question
 from qa.readers.generative import GenerativeReader, _unfold
-from qa.records import AnswerMode, EvidenceSet, Passage, Query
+from qa.records import AnswerMode, EvidenceSet, Passage, Piece, Query, SpanGeneration
 from tests.conftest import needs_generator
 
 TEXT = ("Hospital news\n\nThe China-UK training program  of clinical genomics has been held\nfor five rounds at "
@@ -86,8 +86,8 @@ def test_none_gives_no_span_and_the_prompt_shows_titles_dates_and_the_day() -> N
     generator = Scripted(NONE)
     query = Query("q", "Who won?", analyze_question("Who won?"), AnswerMode.GENERATIVE, 5,
                   as_of=__import__("datetime").date(2022, 6, 16))
-    generated = list(GenerativeReader(lambda: generator).stream(query, _evidence(passage)))[-1]
-    assert generated.span is None and generated.generation.said_none  # type: ignore[union-attr]
+    generated = GenerativeReader(lambda: generator).run(query, _evidence(passage))
+    assert generated.span is None and generated.generation.said_none
     prompt = generator.seen[0][-1]["content"]
     assert "Hospital news (2021-01-11):" in prompt and "Today is 2022-06-16." in prompt
 

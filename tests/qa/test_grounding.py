@@ -7,8 +7,9 @@ import logging
 import pytest
 
 from core.documents import Article
-from qa.grounding import GroundingStage, locate
-from qa.records import Evidence, Span
+from qa.grounding import GroundingStage, keep_if_grounded, locate
+from qa.question import analyze_question
+from qa.records import AnswerMode, Evidence, Query, Reading, Span
 
 TEXT = "Centre news\n\nThe joint research centre was established in 2014. Five rounds were held."
 ARTICLE = Article("c", "Centre news", TEXT, "c.txt", "h", "2021-01-11")
@@ -20,8 +21,12 @@ def _span(text: str, evidence: Evidence = SENTENCE) -> Span:
     return Span(ARTICLE, start, start + len(text), 1.0, evidence)
 
 
+def _query(text: str) -> Query:
+    return Query(text, text, analyze_question(text), AnswerMode.EXTRACTIVE, 5)
+
+
 def test_a_verbatim_answer_is_cited_by_its_sentence() -> None:
-    grounded = GroundingStage().run(_span("2014"), "When was the centre founded?")
+    grounded = GroundingStage().run(_query("When was the centre founded?"), _span("2014"))
     assert grounded.span is not None and grounded.citation is not None
     c = grounded.citation
     assert TEXT[c.start:c.end] == c.quote == "The joint research centre was established in 2014."
@@ -32,14 +37,20 @@ def test_an_answer_outside_its_quote_is_never_shown(caplog: pytest.LogCaptureFix
     elsewhere = Evidence(ARTICLE, TEXT.index("Five"), len(TEXT), 1, 0.5, 0.5, 0.5)
     bad = Span(ARTICLE, 0, 0, 1.0, elsewhere)  # empty: a bug upstream, not an answer
     with caplog.at_level(logging.ERROR, logger="qa.grounding"):
-        grounded = GroundingStage().run(bad, "When?")
+        grounded = GroundingStage().run(_query("When?"), bad)
     assert grounded.span is None and grounded.failure == "not a verbatim slice of the cited passage"
     assert "grounding violation" in caplog.text
 
 
 def test_an_answer_that_repeats_the_question_is_refused() -> None:
-    grounded = GroundingStage().run(_span("joint research centre"), "When was the joint research centre founded?")
+    question = _query("When was the joint research centre founded?")
+    grounded = GroundingStage().run(question, _span("joint research centre"))
     assert grounded.span is None and grounded.failure == "repeats the question"
+    reading = keep_if_grounded(Reading(_span("joint research centre"), 0.7, "Found."), grounded)
+    assert reading.span is None and reading.score == 0.7
+    assert reading.reason == "The candidate answer repeats the question."
+    kept = Reading(_span("2014"), 0.9, "Found.")
+    assert keep_if_grounded(kept, GroundingStage().run(question, kept.span)) is kept
 
 
 def test_locate_is_verbatim_but_tolerant() -> None:

@@ -79,7 +79,7 @@ def test_the_pipeline_answers_through_the_server(model_server: str, seed_index: 
     pipeline = AnswerPipeline(seed_index.snapshot, embedder, settings, generator_provider(settings))
     result = pipeline.ask("Which hospital has held the China-UK clinical genomics training program?",
                           mode=AnswerMode.GENERATIVE)
-    assert result.mode == "generative" and result.signals["raw"]
+    assert result.mode == "generative" and result.signals.raw
     if not result.abstained:
         quote = result.citations[0].quote
         assert result.answer and result.answer in quote

@@ -1,0 +1,69 @@
+"""The features the decision weighs, computed from the stages' records (one place, so no stage reads another's
+internals to score a candidate)."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+
+from core.text import DAY_MONTH, FULL_DATE, MONEY, MONTH_YEAR, NUMBER, WEEKDAY, YEAR
+from index.analysis import analyze
+from index.retriever import ScoredChunk
+from qa.records import AnswerType, QuestionAnalysis, Span
+
+
+def retrieval_features(hits: Sequence[ScoredChunk]) -> dict[str, float]:
+    dense = sorted(((h.dense_score or 0.0), h.article.id) for h in hits)[::-1]
+    top = dense[0][0] if dense else 0.0
+    other = next((d for d, a in dense if a != dense[0][1]), 0.0) if dense else 0.0
+    lexical = max(((h.lexical_score or 0.0) for h in hits), default=0.0)
+    return {"top_dense": top, "dense_margin": top - other, "lexical_top": math.log1p(lexical)}
+
+
+def _same_answer(a: str, b: str) -> bool:
+    """Two answers agree when one's words contain the other's ("Ford" and "Ford Motor Co")."""
+    wa, wb = analyze(a), analyze(b)
+    if not wa or not wb:
+        return False
+    short, long = (wa, wb) if len(wa) <= len(wb) else (wb, wa)
+    return any(long[i:i + len(short)] == short for i in range(len(long) - len(short) + 1))
+
+
+def agree(a: Span | None, b: Span | None) -> bool:
+    if a is None or b is None:
+        return False
+    overlap = a.article.id == b.article.id and a.start < b.end and b.start < a.end
+    return overlap or _same_answer(a.text, b.text)
+
+
+def likelihood(first: float, total: float, least: float, tokens: int) -> dict[str, float]:
+    """The model's own probabilities of one candidate's tokens, as decision features."""
+    return {"first_prob": math.exp(first), "mean_logprob": total / max(1, tokens), "min_prob": math.exp(least)}
+
+
+def type_fit(analysis: QuestionAnalysis, answer: str) -> float:
+    """1 when ``answer`` has the shape the question expects (a date for "when", a number for "how many", a name
+    for "who"), 0 when it has not, 0.5 when the question expects nothing in particular."""
+    kind = analysis.answer_type
+    if kind == AnswerType.DATE:
+        return float(any(p.search(answer) for p in (FULL_DATE, MONTH_YEAR, DAY_MONTH, YEAR, WEEKDAY))
+                     or bool(_RELATIVE_TIME.search(answer)))
+    if kind == AnswerType.MONEY:
+        return 1.0 if MONEY.search(answer) else 0.5 if NUMBER.search(answer) else 0.0
+    if kind == AnswerType.NUMBER:
+        return float(bool(NUMBER.search(answer)))
+    if kind in {AnswerType.PERSON, AnswerType.PLACE}:
+        first = answer.strip("“”\"'( ")[:1]
+        return float(first.isupper())
+    return 0.5
+
+
+_RELATIVE_TIME = re.compile(r"\b(today|yesterday|tomorrow|tonight|week|month|year|decade|century|spring|summer|"
+                            r"autumn|fall|winter|morning|evening|night)\b", re.I)
+
+
+def focus_missing(question: QuestionAnalysis, text: str) -> bool:
+    """True when the question names a focus word ("which hospital") that ``text`` does not contain."""
+    focus = set(question.focus_stems)
+    return bool(focus) and not (focus & set(analyze(text)))
