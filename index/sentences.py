@@ -1,8 +1,10 @@
 """Sentence vectors computed at ingest, so answering a question encodes only the question.
 
-The evidence stage scores the sentences of the retrieved chunks by dense similarity to the question; their
-vectors are embedded once per distinct sentence text at ingest (through the same embedding cache as chunks, so
-unchanged text is never encoded again) and stored with each index version.
+The evidence stage scores the sentences of the retrieved chunks by dense similarity to the question. By default
+each sentence is encoded as a text of its own; with ``ARTICLE_QA_EMBEDDING_SENTENCE_VECTORS=pooled`` (in-process
+builds) a sentence's vector is pooled from the token states of its chunk's own embedding pass, so a build
+encodes each chunk once and a sentence is read in its context. Either way the vectors go through the embedding
+cache, so unchanged text is never encoded again, and are stored with each index version.
 """
 
 from __future__ import annotations
@@ -58,15 +60,22 @@ class SentenceTable:
 
 def chunk_sentences(articles: dict[str, Article], chunks: list[Chunk]) -> list[tuple[str, int, int]]:
     """``(article id, start, end)`` of every sentence inside a chunk, each once, in chunk order."""
+    return [row for group in chunk_sentence_groups(articles, chunks) for row in group]
+
+
+def chunk_sentence_groups(articles: dict[str, Article], chunks: list[Chunk]) -> list[list[tuple[str, int, int]]]:
+    """Per chunk, the sentences it is the first chunk to hold (overlapping chunks share a sentence once)."""
     seen: set[tuple[str, int, int]] = set()
-    out = []
+    out: list[list[tuple[str, int, int]]] = []
     for chunk in chunks:
         article = articles[chunk.article_id]
+        group = []
         for start, end in sentence_spans(article.text, chunk.start, chunk.end):
             key = (article.id, start, end)
             if key not in seen:
                 seen.add(key)
-                out.append(key)
+                group.append(key)
+        out.append(group)
     return out
 
 

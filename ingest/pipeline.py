@@ -21,7 +21,7 @@ from index.backends import backend_for
 from index.distributed import embedding_executor
 from index.embedding import EmbeddingCache, get_embedder
 from index.fsutil import index_writes
-from index.sentences import SentenceTable, build_table, chunk_sentences
+from index.sentences import SentenceTable, build_table, chunk_sentence_groups
 from ingest.chunk_cache import ArticlePieces, ChunkCache, CleanCache
 from ingest.chunking import ChunkingConfig, chunk_article, chunks_from_spans, embedding_text, lexical_text
 from ingest.cleaning import clean, slugify
@@ -171,18 +171,33 @@ def prepare(
         lexical_tokens.extend(pieces.tokens)
     embedder = get_embedder(settings.embedding.model, settings.threads, settings.embedding.coalesce_max_texts)
     cache = EmbeddingCache(cache_path, embedder.model_id, embedder.dimension)
-    rows = chunk_sentences({a.id: a for a in articles}, chunks)
+    groups = chunk_sentence_groups({a.id: a for a in articles}, chunks)
+    rows = [row for group in groups for row in group]
     texts = {a.id: a.text for a in articles}
-    sentence_texts = [texts[article_id][start:end] for article_id, start, end in rows]
     with embedding_executor(settings) as encode_batches:
-        vectors, embedded = cache.embed(embedder, embed_texts, settings.embedding.batch_size,
-                                        _counter("embedding", len(embed_texts), progress), encode_batches)
-        sentence_vectors, sentences_embedded = cache.embed(embedder, sentence_texts, settings.embedding.batch_size,
-                                                           _counter("sentences", len(sentence_texts), progress),
-                                                           encode_batches)
+        if settings.embedding.sentence_vectors == "pooled" and encode_batches is None:
+            spans = [_spans_in(text, chunk, group) for text, chunk, group in zip(embed_texts, chunks, groups,
+                                                                                 strict=True)]
+            vectors, pooled, embedded, sentences_embedded = cache.embed_pooled(
+                embedder, embed_texts, spans, settings.embedding.batch_size,
+                _counter("embedding", len(embed_texts), progress))
+            sentence_vectors = np.vstack([np.zeros((0, embedder.dimension), dtype=np.float32), *pooled])
+        else:
+            sentence_texts = [texts[article_id][start:end] for article_id, start, end in rows]
+            vectors, embedded = cache.embed(embedder, embed_texts, settings.embedding.batch_size,
+                                            _counter("embedding", len(embed_texts), progress), encode_batches)
+            sentence_vectors, sentences_embedded = cache.embed(
+                embedder, sentence_texts, settings.embedding.batch_size,
+                _counter("sentences", len(sentence_texts), progress), encode_batches)
     pieces_cache.put_many(fresh)
     return Prepared(chunks, vectors, lexical_tokens, embedder.model_id, embedded,
                     build_table(rows, sentence_vectors), sentences_embedded)
+
+
+def _spans_in(embedded: str, chunk: Chunk, sentences: list[tuple[str, int, int]]) -> list[tuple[int, int]]:
+    """Where each sentence of a chunk sits in the text the embedder reads (the chunk after its title line)."""
+    offset = len(embedded) - len(chunk.text)
+    return [(offset + start - chunk.start, offset + end - chunk.start) for _, start, end in sentences]
 
 
 def _counter(stage: str, total: int, progress: Progress | None) -> Callable[[int], None]:

@@ -5,6 +5,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from cli.main import main
 from tests.conftest import ROOT, SeedIndex
 
 
@@ -20,9 +23,10 @@ def test_ask_prints_answer_and_source(seed_index: SeedIndex) -> None:
     assert "pkuhsc-manchester-joint-webinar.txt" in proc.stdout
 
 
-def test_ask_abstains_in_words(seed_index: SeedIndex) -> None:
-    proc = run("ask", "Who won the 2022 football World Cup?", "--data", str(seed_index.data_dir))
-    assert proc.returncode == 0 and proc.stdout.startswith("No answer in the articles")
+def test_ask_abstains_in_words(seed_index: SeedIndex, capsys: pytest.CaptureFixture[str]) -> None:
+    """In-process (the command above already starts a fresh interpreter): the same ``main`` a shell runs."""
+    code = main(["ask", "Who won the 2022 football World Cup?", "--data", str(seed_index.data_dir)])
+    assert code == 0 and capsys.readouterr().out.startswith("No answer in the articles")
 
 
 def test_ingest_reports_summary_and_skips_bad_files(tmp_path: Path, seed_index: SeedIndex) -> None:
