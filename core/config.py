@@ -59,10 +59,13 @@ class EmbeddingSettings(_Group):
         "minilm", description="Embedder name: 'minilm' (packaged all-MiniLM-L6-v2, English) or 'e5' (packaged "
                               "multilingual-e5-small: Chinese and English questions across both; indexes slower).")
     batch_size: int = 32
-    sentence_vectors: Literal["separate", "pooled"] = Field(
-        "separate", description="Evidence sentence vectors: separate (each sentence encoded as a text of its own) or "
-                                "pooled from their chunk's own embedding pass (each chunk encoded once: a first "
-                                "build about 2.8x faster; see docs/evaluation.md for what it costs in answers).")
+    sentence_vectors: Literal["separate", "on_demand", "pooled"] = Field(
+        "separate", description="Evidence sentence vectors: separate (every sentence encoded at build time and stored, "
+                                "so a question encodes only itself; a first build 2.8x the passages alone), "
+                                "on_demand (a build encodes only its passages; a question encodes the few sentences "
+                                "it scores, about 50 ms, kept in memory for the next; the same answers) or pooled "
+                                "from their chunk's own embedding pass (in-process builds; see docs/evaluation.md "
+                                "for what it costs in answers).")
     coalesce_max_texts: int = Field(
         64, description="Concurrent small encodes (up to this many texts together) share one forward pass; 0: off.")
 

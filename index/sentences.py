@@ -1,10 +1,12 @@
-"""Sentence vectors computed at ingest, so answering a question encodes only the question.
+"""Sentence vectors for the evidence stage, which scores the sentences of the retrieved chunks by dense
+similarity to the question.
 
-The evidence stage scores the sentences of the retrieved chunks by dense similarity to the question. By default
-each sentence is encoded as a text of its own; with ``ARTICLE_QA_EMBEDDING_SENTENCE_VECTORS=pooled`` (in-process
-builds) a sentence's vector is pooled from the token states of its chunk's own embedding pass, so a build
-encodes each chunk once and a sentence is read in its context. Either way the vectors go through the embedding
-cache, so unchanged text is never encoded again, and are stored with each index version.
+By default (``ARTICLE_QA_EMBEDDING_SENTENCE_VECTORS=on_demand``) a build encodes passages only and the
+evidence stage encodes the few sentences it reads when it first reads them. With ``separate`` every sentence
+is encoded as a text of its own at build and stored here with each index version, so answering encodes only
+the question; with ``pooled`` (in-process builds) a sentence's vector is pooled from the token states of its
+chunk's own embedding pass. Built vectors go through the embedding cache, so unchanged text is never
+encoded again.
 """
 
 from __future__ import annotations

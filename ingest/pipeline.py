@@ -137,7 +137,7 @@ class Prepared:
     lexical_tokens: list[list[str]]
     model_id: str
     embedded: int
-    sentences: SentenceTable
+    sentences: SentenceTable | None  # None: sentence vectors are encoded when a question needs them
     sentences_embedded: int = 0
 
 
@@ -171,27 +171,33 @@ def prepare(
         lexical_tokens.extend(pieces.tokens)
     embedder = get_embedder(settings.embedding.model, settings.threads, settings.embedding.coalesce_max_texts)
     cache = EmbeddingCache(cache_path, embedder.model_id, embedder.dimension)
-    groups = chunk_sentence_groups({a.id: a for a in articles}, chunks)
-    rows = [row for group in groups for row in group]
-    texts = {a.id: a.text for a in articles}
+    count = _counter("embedding", len(embed_texts), progress)
+    mode = settings.embedding.sentence_vectors
     with embedding_executor(settings) as encode_batches:
-        if settings.embedding.sentence_vectors == "pooled" and encode_batches is None:
-            spans = [_spans_in(text, chunk, group) for text, chunk, group in zip(embed_texts, chunks, groups,
-                                                                                 strict=True)]
-            vectors, pooled, embedded, sentences_embedded = cache.embed_pooled(
-                embedder, embed_texts, spans, settings.embedding.batch_size,
-                _counter("embedding", len(embed_texts), progress))
-            sentence_vectors = np.vstack([np.zeros((0, embedder.dimension), dtype=np.float32), *pooled])
+        if mode == "on_demand":
+            vectors, embedded = cache.embed(embedder, embed_texts, settings.embedding.batch_size, count,
+                                            encode_batches)
+            table, sentences_embedded = None, 0
         else:
-            sentence_texts = [texts[article_id][start:end] for article_id, start, end in rows]
-            vectors, embedded = cache.embed(embedder, embed_texts, settings.embedding.batch_size,
-                                            _counter("embedding", len(embed_texts), progress), encode_batches)
-            sentence_vectors, sentences_embedded = cache.embed(
-                embedder, sentence_texts, settings.embedding.batch_size,
-                _counter("sentences", len(sentence_texts), progress), encode_batches)
+            groups = chunk_sentence_groups({a.id: a for a in articles}, chunks)
+            rows = [row for group in groups for row in group]
+            if mode == "pooled" and encode_batches is None:
+                spans = [_spans_in(text, chunk, group) for text, chunk, group in zip(embed_texts, chunks, groups,
+                                                                                     strict=True)]
+                vectors, pooled, embedded, sentences_embedded = cache.embed_pooled(
+                    embedder, embed_texts, spans, settings.embedding.batch_size, count)
+                sentence_vectors = np.vstack([np.zeros((0, embedder.dimension), dtype=np.float32), *pooled])
+            else:
+                texts = {a.id: a.text for a in articles}
+                sentence_texts = [texts[article_id][start:end] for article_id, start, end in rows]
+                vectors, embedded = cache.embed(embedder, embed_texts, settings.embedding.batch_size, count,
+                                                encode_batches)
+                sentence_vectors, sentences_embedded = cache.embed(
+                    embedder, sentence_texts, settings.embedding.batch_size,
+                    _counter("sentences", len(sentence_texts), progress), encode_batches)
+            table = build_table(rows, sentence_vectors)
     pieces_cache.put_many(fresh)
-    return Prepared(chunks, vectors, lexical_tokens, embedder.model_id, embedded,
-                    build_table(rows, sentence_vectors), sentences_embedded)
+    return Prepared(chunks, vectors, lexical_tokens, embedder.model_id, embedded, table, sentences_embedded)
 
 
 def _spans_in(embedded: str, chunk: Chunk, sentences: list[tuple[str, int, int]]) -> list[tuple[int, int]]:
@@ -213,7 +219,7 @@ def _counter(stage: str, total: int, progress: Progress | None) -> Callable[[int
     return tick
 
 
-SNAPSHOT_LAYOUT = 2  # what a build stores; 2: sentence vectors with every version. A newer layout rebuilds once.
+SNAPSHOT_LAYOUT = 2  # what a build stores; 2: a version may hold sentence vectors. A newer layout rebuilds once.
 
 
 def build_snapshot(
@@ -233,7 +239,8 @@ def build_snapshot(
     tombstones = read_tombstones(data_dir)
     raws = [r for r in scan.documents + fetched.documents if r.key not in tombstones]
     config_stamp = {"chunking": asdict(chunking_config(settings)), "embedding_model": settings.embedding.model,
-                    "layout": SNAPSHOT_LAYOUT, "analyzer": ANALYZER_VERSION}
+                    "sentence_vectors": settings.embedding.sentence_vectors, "layout": SNAPSHOT_LAYOUT,
+                    "analyzer": ANALYZER_VERSION}
 
     backend = backend_for(settings, data_dir)
     with backend.write_lock():

@@ -8,6 +8,8 @@ windows around the best sentences with their titles and dates.
 from __future__ import annotations
 
 import math
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -39,6 +41,7 @@ class EvidenceConfig:
     window_sentences: int = 1  # sentences either side of an evidence sentence in a generator passage
     window_limit: int = 4  # generator passages
     window_words: int = 220  # words of passage text shown to the generator, at most
+    remembered_sentences: int = 20_000  # question-time sentence vectors kept per index version (~30 MB)
 
 
 class TermWeights:
@@ -98,17 +101,33 @@ class EvidenceStage:
         self.encode = encode
         self.config = config or weights.config
         self.table = sentences
+        self._remembered: OrderedDict[tuple[str, int, int], np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
 
     def vectors(self, rows: list[tuple[Article, int, int]]) -> np.ndarray:
-        """Sentence vectors from the index version's table; only sentences it lacks are encoded (none, for a
-        version built with sentences), so a question costs one forward pass of the embedding model: its own."""
-        found = [self.table.vector(a.id, s, e) if self.table is not None else None for a, s, e in rows]
+        """Sentence vectors from the version's table, else from those this stage encoded for earlier questions;
+        the rest are encoded now in one batch (a few sentences, so a build need not encode every sentence)."""
+        keys = [(a.id, s, e) for a, s, e in rows]
+        found = [self._known(key) for key in keys]
         missing = [i for i, v in enumerate(found) if v is None]
         if missing:
             encoded = self.encode([rows[i][0].text[rows[i][1]:rows[i][2]] for i in missing])
-            for i, vector in zip(missing, encoded, strict=True):
-                found[i] = vector
+            with self._lock:
+                for i, vector in zip(missing, encoded, strict=True):
+                    found[i] = vector
+                    self._remembered[keys[i]] = vector
+                while len(self._remembered) > self.config.remembered_sentences:
+                    self._remembered.popitem(last=False)
         return np.array(found, dtype=np.float32).reshape(len(rows), -1)
+
+    def _known(self, key: tuple[str, int, int]) -> np.ndarray | None:
+        if self.table is not None and (stored := self.table.vector(*key)) is not None:
+            return stored
+        with self._lock:
+            vector = self._remembered.get(key)
+            if vector is not None:
+                self._remembered.move_to_end(key)
+            return vector
 
     def run(self, query: Query, retrieved: Retrieved) -> EvidenceSet:
         sentences = self.sentences(query.analysis, list(retrieved.hits), retrieved.query_vector)

@@ -1,13 +1,16 @@
-"""Sentence vectors computed at ingest: stored with the index, reused by the evidence stage, never re-encoded."""
+"""Sentence vectors: computed at ingest and stored with the index (separate, the default, or pooled), or encoded
+when a question needs them (on demand), and either way never encoded twice."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from index.backends.base import IndexSnapshot
 from index.backends.local import LocalBackend
 from index.embedding import Embedder, MiniLMEmbedder, Spans
 from index.retriever import HybridRetriever, RetrievalConfig, ScoredChunk
@@ -16,8 +19,9 @@ from ingest.chunking import embedding_text
 from ingest.pipeline import build_snapshot
 from qa.evidence import EvidenceStage, TermWeights
 from qa.question import analyze_question
-from qa.records import AnswerMode, Query, Retrieved
+from qa.records import AnswerMode, EvidenceSet, Query, Retrieved
 from tests.conftest import SeedIndex, make_settings
+from tests.milvus_support import copy_seed
 
 
 def test_the_table_round_trips_and_finds_rows(tmp_path: Path) -> None:
@@ -30,9 +34,25 @@ def test_the_table_round_trips_and_finds_rows(tmp_path: Path) -> None:
     assert loaded.vector("b", 5, 10) is None and SentenceTable.read(tmp_path / "none") is None
 
 
-def test_the_seed_index_holds_a_vector_for_every_chunk_sentence(seed_index: SeedIndex, embedder: Embedder) -> None:
+@pytest.fixture(scope="module")
+def on_demand(tmp_path_factory: pytest.TempPathFactory, seed_index: SeedIndex) -> tuple[IndexSnapshot, Path]:
+    """The seed articles built with sentence vectors left to question time (chunk vectors from the seed's cache)."""
+    articles, data = copy_seed(seed_index, tmp_path_factory.mktemp("on-demand"))
+    report = build_snapshot(articles, data, make_settings(articles, data, embedding_sentence_vectors="on_demand"))
+    assert report.published and report.embedded == 0
+    return LocalBackend(data).load_latest()[0], data
+
+
+def test_an_on_demand_build_encodes_its_passages_only(on_demand: tuple[IndexSnapshot, Path]) -> None:
+    snapshot, data = on_demand
+    assert snapshot.sentences is None and "sentences" not in snapshot.manifest["counts"]
+    assert not (data / "snapshots" / snapshot.version / SENTENCES_FILE).exists()
+
+
+def test_a_default_build_holds_a_vector_for_every_chunk_sentence(seed_index: SeedIndex, embedder: Embedder) -> None:
     snapshot = seed_index.snapshot
     table = snapshot.sentences
+    assert seed_index.settings.embedding.sentence_vectors == "separate"
     assert table is not None and snapshot.manifest["counts"]["sentences"] == len(table)
     rows = chunk_sentences(snapshot.articles, snapshot.chunks)
     assert len(rows) == len(table)
@@ -40,6 +60,15 @@ def test_the_seed_index_holds_a_vector_for_every_chunk_sentence(seed_index: Seed
     vector = table.vector(article_id, start, end)
     expected = embedder.encode([snapshot.articles[article_id].text[start:end]])[0]
     assert vector is not None and float(vector @ expected) > 0.999
+
+
+def test_switching_the_setting_rebuilds_once(tmp_path: Path, seed_index: SeedIndex) -> None:
+    articles, data = copy_seed(seed_index, tmp_path)
+    assert build_snapshot(articles, data, make_settings(articles, data)).published
+    settings = make_settings(articles, data, embedding_sentence_vectors="on_demand")
+    assert build_snapshot(articles, data, settings).published
+    assert LocalBackend(data).load_latest()[0].sentences is None
+    assert not build_snapshot(articles, data, settings).published
 
 
 def test_pooled_sentence_vectors_come_from_their_chunks_pass(tmp_path: Path, seed_index: SeedIndex,
@@ -86,21 +115,59 @@ def test_pooled_sentence_vectors_come_from_their_chunks_pass(tmp_path: Path, see
         assert float(vector @ alone) < 0.999  # read in context, not as a text of its own
 
 
-def test_the_evidence_stage_encodes_nothing_but_the_question(seed_index: SeedIndex, embedder: Embedder) -> None:
-    snapshot = seed_index.snapshot
+def test_with_stored_sentences_the_evidence_stage_encodes_nothing(seed_index: SeedIndex, embedder: Embedder) -> None:
     encoded: list[str] = []
+    snapshot = seed_index.snapshot
+    stage = EvidenceStage(TermWeights(*snapshot.term_stats()), _counting(encoded, embedder),
+                          sentences=snapshot.sentences)
+    evidence = _evidence(stage, seed_index, embedder, QUESTION)
+    assert evidence.sentences and "2014" in " ".join(ev.text for ev in evidence.sentences[:3])
+    assert encoded == []
 
+
+def test_on_demand_the_evidence_stage_encodes_a_few_sentences_once_and_scores_them_alike(
+        on_demand: tuple[IndexSnapshot, Path], seed_index: SeedIndex, embedder: Embedder) -> None:
+    """A question encodes only the sentences it scores densely; a repeat encodes none; the scores equal those
+    of vectors stored at build time, so answers do not depend on the setting."""
+    encoded: list[str] = []
+    snapshot = on_demand[0]
+    weights = TermWeights(*snapshot.term_stats())
+    stage = EvidenceStage(weights, _counting(encoded, embedder), sentences=snapshot.sentences)
+    first = _evidence(stage, seed_index, embedder, QUESTION)
+    assert 0 < len(encoded) <= stage.config.dense_sentences
+    assert len(encoded) < len(chunk_sentences(seed_index.snapshot.articles, seed_index.snapshot.chunks))
+    count = len(encoded)
+    again = _evidence(stage, seed_index, embedder, QUESTION)
+    assert len(encoded) == count and again == first
+    stored = _evidence(EvidenceStage(weights, _counting([], embedder), sentences=seed_index.snapshot.sentences),
+                       seed_index, embedder, QUESTION)
+    assert [(ev.start, ev.end) for ev in first.sentences] == [(ev.start, ev.end) for ev in stored.sentences]
+    assert np.allclose([ev.dense for ev in first.sentences], [ev.dense for ev in stored.sentences], atol=1e-4)
+
+
+def test_remembered_sentences_are_bounded(seed_index: SeedIndex, embedder: Embedder) -> None:
+    encoded: list[str] = []
+    weights = TermWeights(*seed_index.snapshot.term_stats())
+    stage = EvidenceStage(weights, _counting(encoded, embedder), replace(weights.config, remembered_sentences=3))
+    assert stage.table is None
+    _evidence(stage, seed_index, embedder, QUESTION)
+    assert len(encoded) > 3 and len(stage._remembered) == 3
+
+
+QUESTION = "When was the Manchester joint centre founded?"
+
+
+def _counting(encoded: list[str], embedder: Embedder) -> Callable[[list[str]], np.ndarray]:
     def encode(texts: list[str]) -> np.ndarray:
         encoded.extend(texts)
         return embedder.encode(texts)
+    return encode
 
-    stage = EvidenceStage(TermWeights(*snapshot.term_stats()), encode, sentences=snapshot.sentences)
-    text = "When was the Manchester joint centre founded?"
-    hits = tuple(h for h in _hits(seed_index, embedder, text))
-    evidence = stage.run(Query(text, text, analyze_question(text), AnswerMode.EXTRACTIVE, 5),
-                         Retrieved(hits, embedder.encode_query(text)))
-    assert evidence.sentences and "2014" in " ".join(ev.text for ev in evidence.sentences[:3])
-    assert encoded == []
+
+def _evidence(stage: EvidenceStage, seed_index: SeedIndex, embedder: Embedder, text: str) -> EvidenceSet:
+    hits = tuple(_hits(seed_index, embedder, text))
+    return stage.run(Query(text, text, analyze_question(text), AnswerMode.EXTRACTIVE, 5),
+                     Retrieved(hits, embedder.encode_query(text)))
 
 
 def _hits(seed_index: SeedIndex, embedder: Embedder, text: str) -> list[ScoredChunk]:
