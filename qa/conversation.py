@@ -8,23 +8,16 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from core.text import has_han, tokens
+from qa import lexicon
 from qa.records import Turn
 
-WH_WORDS = ("how many", "how much", "how long", "how old", "how", "what", "when", "where", "which", "who",
-            "whom", "whose", "why")
-AUX = {"is", "was", "are", "were", "do", "does", "did", "has", "have", "had", "can", "could", "will", "would",
-       "should", "may", "might", "be", "been", "being", "am", "'s"}
-VERBS = {"sign", "signs", "hold", "holds", "say", "says", "said", "make", "makes", "made", "take", "takes", "took",
-         "host", "hosts", "lead", "leads", "led", "win", "won", "wins", "find", "found", "write", "wrote", "written",
-         "open", "opens", "begin", "began", "start", "starts", "become", "became", "include", "includes", "offer",
-         "offers", "mean", "means", "happen", "happens", "do", "go", "went", "get", "got", "give", "gave", "run",
-         "ran", "build", "built", "held", "signed", "founded", "established", "train", "trains", "set", "come",
-         "came", "attend", "visit", "tell", "about"}
-PREPOSITIONS = {"at", "in", "on", "by", "to", "from", "with", "into", "during", "after", "before", "since", "than",
-                "as", "about", "over", "under", "per", "like", "through"}
-CONNECTORS = {"of", "for", "between", "&"}
-DETERMINERS = {"the", "a", "an"}
-PERSONAL = {"he", "she", "him", "they", "them", "his", "her", "their", "hers", "theirs"}
+WH_WORDS = lexicon.in_order("question_words")
+AUX = lexicon.word_set("auxiliaries")
+VERBS = lexicon.word_set("topic_verbs")
+PREPOSITIONS = lexicon.word_set("prepositions")
+CONNECTORS = lexicon.word_set("topic_connectors")
+DETERMINERS = lexicon.word_set("determiners")
+PERSONAL = lexicon.word_set("personal_pronouns")
 ARTICLE_REF = re.compile(
     r"\b(?:that|this|the same|the previous|the last|the above|the cited)\s+(?:article|story|report|piece|news item)\b"
     r"|\bthe\s+(?:article|story|piece)\b(?!\s+(?:about|on|of|from|in)\b)"

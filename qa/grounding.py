@@ -11,6 +11,7 @@ import logging
 import re
 
 from core.text import tokens
+from qa import lexicon
 from qa.records import Citation, Grounded, Query, Reading, Span
 
 log = logging.getLogger(__name__)
@@ -50,8 +51,7 @@ def _repeats(answer: str, question: str) -> bool:
     return bool(a) and any(q[i:i + len(a)] == a for i in range(len(q) - len(a) + 1))
 
 
-_NUMBER_WORDS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
-                 "sixteen seventeen eighteen nineteen twenty").split()
+_NUMBER_WORDS = lexicon.in_order("number_words")
 
 
 def locate(answer: str, text: str) -> tuple[int, int] | None:

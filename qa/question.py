@@ -10,28 +10,17 @@ from core.errors import InvalidQuestionError
 from core.text import words
 from index.analysis import STOPWORDS, stem
 from index.retriever import SearchFilters
-from qa import conversation, temporal
+from qa import conversation, lexicon, temporal
 from qa.records import AnswerMode, AnswerType, AskInput, Query, QuestionAnalysis
 
-NAMED_CATEGORIES = frozenset("""
-    show shows series movie movies film films song album book novel play musical company companies firm firms brand
-    retailer airline airlines automaker carmaker bank network channel app platform website site country countries
-    nation nations state states city cities continent island islands region province county town team teams club
-    player singer rapper band artist actor actress musician athlete politician senator governor leader
-    organization agency party university park river mountain volcano storm hurricane award awards festival
-    tournament league product drug vaccine virus variant car airport stadium restaurant chain newspaper magazine
-    candidate official minister ceo billionaire celebrity star language religion species animal ship spacecraft
-    telescope mission court lawmaker lawmakers group""".split())
-_MONEY_WORDS = {"revenue", "revenues", "profit", "profits", "sales", "income", "earnings",
-                "fee", "fees", "cost", "costs", "price", "prices", "tuition", "salary", "budget", "worth",
-                "funding", "paid", "pay", "spend", "spent", "raise", "raised", "invest", "invested", "fine"}
-_FILLER = {"kind", "kinds", "type", "types", "sort", "sorts", "name", "names", "one", "ones"}
-_AUX = {"is", "was", "are", "were", "do", "does", "did", "has", "have", "had", "will", "would", "can",
-        "could", "should", "might", "may"}
+NAMED_CATEGORIES = lexicon.word_set("named_categories")
+_MONEY_WORDS = lexicon.word_set("money_words")
+_FILLER = lexicon.word_set("focus_fillers")
+_AUX = lexicon.word_set("question_auxiliaries")
 _PLACE_Q = re.compile(
     r"\b(what|which|in what|in which) (city|country|place|town|state|province|region|location)\b")
 FOCUS_MAX_WORDS = 2  # head words kept after "which"/"what"/"how many" ("research centre", not more)
-_QUESTION_WORDS = {"what", "which", "who", "whom", "whose", "when", "where", "why", "how", "many", "much"}
+_QUESTION_WORDS = lexicon.word_set("wh_words")
 _META_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("byline", re.compile(
         r"\b(who (wrote|authored|penned|reported)|author|written by|byline|reporter|writer)\b", re.I)),

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from core.text import FULL_DATE, MONEY, MONTH_YEAR, NUMBER, YEAR, split_compound, tokens
 from index.analysis import STOPWORDS, stem
 from index.retriever import ScoredChunk
+from qa import lexicon
 from qa.evidence import TermWeights
 from qa.features import focus_missing
 from qa.records import AnswerType, Evidence, EvidenceSet, Query, QuestionAnalysis, Reading, Retrieved, Span
@@ -87,39 +88,20 @@ _NAME_TOKEN = rf"(?:[{_UPPER}][^\W\d_A-Z]+(?:[-'’][^\W\d_]+)?|[A-Z]\.)"
 _CAP_PHRASE = re.compile(
     rf"{_NAME_TOKEN}|[A-Z]{{2,}}[a-z]*"
 )
-_CONNECTORS = {"of", "and", "for", "the", "&", "de", "van", "von", "der", "la", "le", "du", "on", "in"}
-_ORG_WORDS = {
-    "university", "universities", "college", "school", "faculty", "institute", "center", "centre", "hospital",
-    "department", "office", "ministry", "council", "committee", "association", "company", "corporation",
-    "group", "bank", "agency", "organization", "organisation", "foundation", "society", "academy", "league",
-    "party", "court", "government", "board", "commission", "union", "club", "team", "inc", "ltd", "news",
-    "health", "science", "sciences", "medicine", "medical", "biology", "technology", "research", "program",
-    "programme", "laboratory", "clinic", "press", "times", "post", "journal", "city", "county", "state",
-    "republic", "kingdom", "river", "street", "road", "area", "bay", "east", "west", "north", "south",
-    "international", "national", "joint", "china", "chinese", "hong", "kong", "american", "british",
-}
-_TITLE_WORDS = {
-    "president", "vice", "dean", "associate", "assistant", "director", "professor", "prof", "minister",
-    "chairman", "chair", "secretary", "executive", "chief", "officer", "head", "mayor", "governor",
-    "senator", "representative", "king", "queen", "prince", "general", "doctor", "dr", "mr", "mrs", "ms",
-    "sir", "judge", "justice", "coach", "captain", "manager", "editor", "founder", "ceo", "deputy",
-}
-_MONTHS = {"january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
-           "november", "december", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"}
+_CONNECTORS = lexicon.word_set("name_connectors")
+_ORG_WORDS = lexicon.word_set("organisation_words")
+_TITLE_WORDS = lexicon.word_set("title_words")
+_MONTHS = lexicon.word_set("calendar_words")
 _CLAUSE_CUT = re.compile(r",|;|\(|\s(?:to|which|that|who|whom|where|when|while|because|through|after|before|"
                          r"during|since|so|as|with|by|is|are|was|were|has|have|had|will|would)\s", re.I)
 _TRAILING_NOISE = re.compile(r"(?:['’]s|\s+(?:said|says|say|announced|told|reported|added|noted|wrote))$", re.I)
-_NOT_ANSWERS = {"it", "its", "it's", "it’s", "he", "she", "they", "them", "this", "that", "these", "those", "there",
-                "inc", "co", "ltd", "corp", "the company", "officials", "people", "monday", "tuesday", "wednesday",
-                "thursday", "friday", "saturday", "sunday", "today", "yesterday", "tomorrow"}
+_NOT_ANSWERS = lexicon.word_set("not_answers")
 _QUOTED = re.compile(r"[“\"]([^”\"]{2,80})[”\"]")
 _LIST_INTRO = re.compile(r"^\s*(?::|such as|including|namely|like)\s+", re.I)
 _LIST_IN = re.compile(r"^\s+(?:in|of)\s+", re.I)
 _LIST_END = re.compile(
     r";|\.\s|\.$|,?\s(?:so as|so that|in order|which|to make|to help|to solve|with (?:more|over))\b|, etc", re.I)
-_META_TERMS = {stem(w) for w in ("wrote", "write", "written", "author", "article", "story", "news", "report", "edit",
-                                  "editor", "publish", "posted", "date", "office", "byline", "reporter", "writer",
-                                  "source", "department")}
+_META_TERMS = frozenset(stem(w) for w in lexicon.in_order("credit_terms"))
 _OF_CUT = re.compile(r",|;|\(|\.\s|\.$|\s(?:to|which|that|who|for|over|since|in order|through|by|with)\s", re.I)
 
 
