@@ -115,6 +115,12 @@ class IndexWriteError(ArticleQAError):
 
 
 # sources: feeds and sitemaps
+class FeedsNotConfiguredError(ArticleQAError):
+    """A feed action was asked of a service started with no feeds or sitemaps to poll."""
+
+    code = "feeds_not_configured"
+
+
 class FeedError(ArticleQAError):
     """A feed, sitemap or article page could not be fetched or used; it is reported and skipped."""
 

@@ -25,6 +25,7 @@ STATUS: dict[type[e.ArticleQAError], int] = {
     e.JobNotFoundError: 404,
     e.ArticleExistsError: 409,
     e.IndexBusyError: 409,
+    e.FeedsNotConfiguredError: 409,
     e.PayloadTooLargeError: 413,
     e.UnauthorizedError: 401,
     e.AdminDisabledError: 403,

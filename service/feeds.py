@@ -65,6 +65,7 @@ class FeedPoller:
         self.last_rebuild: dict[str, Any] | None = None
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._thread = threading.Thread(target=self._run, name="feed-poller", daemon=True)
 
     def start(self) -> None:
@@ -72,6 +73,7 @@ class FeedPoller:
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
         self._thread.join(timeout=2)
         if not self._thread.is_alive():
             self.collector.close()
@@ -110,7 +112,15 @@ class FeedPoller:
                 log.exception("polling feeds failed; trying again later")
             with self._lock:
                 next_due = min((s.due for s in self.sources), default=time.monotonic() + self.backoff.interval)
-            self._stop.wait(max(0.05, next_due - time.monotonic()))
+            self._wake.wait(max(0.05, next_due - time.monotonic()))
+            self._wake.clear()
+
+    def poll_now(self) -> None:
+        """Make every source due, failing ones too, and wake the polling thread, which polls them at once."""
+        with self._lock:
+            for source in self.sources:
+                source.due = 0.0
+        self._wake.set()
 
     def status(self) -> dict[str, Any]:
         with self._lock:
@@ -130,6 +140,12 @@ def start_feeds(settings: Settings, on_new: Callable[[str], Any]) -> FeedPoller 
     return poller
 
 
-def feeds_status(app: FastAPI) -> dict[str, Any] | None:
+def poller_of(app: FastAPI) -> FeedPoller | None:
+    """The app's running poller, None when it was started with no feeds or sitemaps."""
     poller: FeedPoller | None = getattr(app.state, "feeds", None)
+    return poller
+
+
+def feeds_status(app: FastAPI) -> dict[str, Any] | None:
+    poller = poller_of(app)
     return poller.status() if poller is not None else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from service.routes import articles, ask, chat, feedback, health, index, stream
+from service.routes import articles, ask, chat, feedback, feeds, health, index, stream
 
-ROUTERS: tuple[APIRouter, ...] = (ask.router, stream.router, articles.router, index.router, feedback.router,
-                                  health.router, chat.router)
+ROUTERS: tuple[APIRouter, ...] = (ask.router, stream.router, articles.router, index.router, feeds.router,
+                                  feedback.router, health.router, chat.router)

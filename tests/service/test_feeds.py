@@ -16,7 +16,7 @@ from core.documents import Article
 from ingest.fetch import normalise_url
 from ingest.pipeline import read_tombstones
 from service import library
-from tests.conftest import SeedIndex
+from tests.conftest import LiveServer, SeedIndex
 from tests.ingest.feed_site import BIOBANK, HTML_PAGE, LIBRARY, NURSING, FeedSite
 from tests.service.conftest import FEED_POLL_SECONDS, FeedServer
 from tests.service.test_rebuild import AskLoop, wait_for
@@ -137,3 +137,26 @@ def test_deleting_a_feed_article_never_touches_the_articles_folder(tmp_path: Pat
     article = Article(id="victim", title="t", text="x", source=key, content_hash="h", url=key, source_key=key)
     assert library.remove(articles, data, article) == f"excluded {key} from future builds"
     assert (articles / "victim.txt").is_file() and key in read_tombstones(data)
+
+
+def test_feeds_resource_lists_sources_and_polls_on_demand(feed_server: FeedServer) -> None:
+    url = feed_server.server.url
+    listed = httpx.get(f"{url}/feeds", timeout=10).json()
+    assert listed["configured"] is True and len(listed["sources"]) == 5
+    indexed = httpx.get(f"{url}/index", timeout=10).json()["feeds"]["sources"]
+    assert [s["url"] for s in listed["sources"]] == [s["url"] for s in indexed]
+    assert httpx.post(f"{url}/feeds/poll", timeout=10).status_code == 401
+
+    assert wait_for(lambda: feed_server.source("/news/")["failures"] >= 2, 4 * FEED_POLL_SECONDS)
+    broken = feed_server.source("/news/")  # failing twice in a row: its next poll is at least 4 polls away
+    r = httpx.post(f"{url}/feeds/poll", headers=feed_server.server.admin(), timeout=10)
+    assert r.status_code == 202 and r.headers["location"] == "/feeds"
+    assert wait_for(lambda: feed_server.source("/news/")["polls"] > broken["polls"], FEED_POLL_SECONDS / 2)
+
+
+def test_feeds_resource_without_feeds_says_how_to_add_one(live_server: LiveServer) -> None:
+    server = live_server
+    listed = httpx.get(f"{server.url}/feeds", timeout=10).json()
+    assert listed["configured"] is False and listed["sources"] == [] and "ARTICLE_QA_FEEDS" in listed["hint"]
+    r = httpx.post(f"{server.url}/feeds/poll", headers=server.admin(), timeout=10)
+    assert r.status_code == 409 and r.json()["error"] == "feeds_not_configured"

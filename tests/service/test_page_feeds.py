@@ -7,6 +7,7 @@ import re
 
 from playwright.sync_api import expect
 
+from tests.conftest import ADMIN_TOKEN
 from tests.ingest.feed_site import NURSING
 from tests.service.browser import Session
 from tests.service.conftest import FeedServer
@@ -52,4 +53,17 @@ def test_admin_panel_reports_each_feed(feed_server: FeedServer, desktop: Session
     expect(html.locator(".feed-error")).to_have_text("an HTML page, not an RSS or Atom feed")
     expect(rows.filter(has_text=feed_server.site.url("/sitemap.xml")).locator(".feed-kind")).to_have_text("Sitemap")
     assert desktop.axe("#admin") == []
+    assert desktop.page_errors == []
+
+
+def test_admin_panel_checks_the_feeds_on_demand(feed_server: FeedServer, desktop: Session) -> None:
+    desktop.open(feed_server.server.url)
+    page = desktop.page
+    page.locator("#open-admin").click()
+    page.locator("#admin-token").fill(ADMIN_TOKEN)
+    page.locator("#admin-token").press("Enter")
+    with page.expect_response(lambda r: r.url.endswith("/feeds/poll")) as polled:
+        page.locator("#poll-feeds").click()
+    assert polled.value.status == 202
+    expect(page.locator("#admin-message")).to_have_text("Checking 5 sources now.")
     assert desktop.page_errors == []

@@ -210,6 +210,17 @@ export const admin = {
     }
   },
 
+  /** Poll every feed and sitemap now instead of at its time; the panel shows the results as they come. */
+  async pollFeeds() {
+    try {
+      const feeds = await this.call("POST", "/feeds/poll");
+      this.message(`Checking ${plural(feeds.sources.length, "source")} now.`, "ok");
+      window.setTimeout(() => this.refresh().catch(() => {}), JOB_POLL_MS);
+    } catch (err) {
+      if (err.status !== 401 && err.status !== 403) this.message(`Could not check the feeds: ${err.message}`, "error");
+    }
+  },
+
   watch(jobId) {
     if (this.polling === jobId) return;
     this.polling = jobId;
@@ -282,6 +293,7 @@ export const admin = {
       $("#admin-token").focus();
     });
     $("#rebuild").addEventListener("click", () => this.rebuild());
+    $("#poll-feeds").addEventListener("click", () => this.pollFeeds());
     const input = $("#upload-files");
     input.addEventListener("change", () => {
       const files = [...input.files];
