@@ -8,10 +8,12 @@ Every answer is a verbatim slice of an article.
 
 from __future__ import annotations
 
+import json
 import math
 import re
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from core.text import FULL_DATE, MONEY, MONTH_YEAR, NUMBER, YEAR, split_compound, tokens
 from index.analysis import STOPWORDS, stem
@@ -46,34 +48,50 @@ class ExtractiveConfig:
     metadata_hits: int = 3  # retrieved passages searched for the article a metadata question is about
 
 
+SPAN_WEIGHTS_PATH = Path(__file__).with_name("span_weights.json")
+# What each feature of a candidate span says; a span's fit is the weighted sum of its features.
+SPAN_FEATURES: dict[str, str] = {
+    "proximity": "closeness to a question word, 1 when next to one (patterns, numbers, names, places, phrases)",
+    "full_date": "a full date (day, month and year)",
+    "month_year": "a month and year",
+    "year": "a year alone",
+    "money": "an amount of money",
+    "number_head_focus": "a number followed by the question's head noun (\"52,000 graduates\")",
+    "number_any_focus": "the share of the question's focus words right after a number",
+    "person": "a personal name",
+    "coordinated_outside": "\"A and B\" when the question's words lie outside both names",
+    "coordinated_inside": "\"A and B\" with question words between the names",
+    "fallback_proximity": "closeness of a capitalised phrase taken when no personal name is found",
+    "place": "a capitalised phrase after \"in/at/from/near/to\"",
+    "list_after_intro": "a list after \"such as\"/\":\" following the focus word",
+    "of_phrase": "\"<focus> of X\"",
+    "phrase_with_focus": "a capitalised phrase containing the focus word and more",
+    "named_phrase": "a capitalised phrase for a question wanting a name",
+    "quoted": "a quoted title for a question wanting a name",
+    "focus_compound": "words before a lower-case focus word (\"clinical genomics training\")",
+    "run": "a run of words between question words",
+    "run_left": "... right after a question word",
+    "run_right": "... right before a question word",
+    "run_capital": "... starting with a capital",
+    "run_lower_named": "... starting lower-case when a name is wanted",
+    "run_extra_words": "words of a run beyond ``run_long_after``",
+}
+
+
+def load_span_weights(path: Path = SPAN_WEIGHTS_PATH) -> dict[str, float]:
+    """The fitted weight of every span feature, from the file ``scripts/fit_span_weights.py`` writes."""
+    weights = json.loads(path.read_text(encoding="utf-8"))["weights"]
+    if set(weights) != set(SPAN_FEATURES):
+        raise ValueError(f"{path.name}: weights must name exactly the span features {sorted(SPAN_FEATURES)}")
+    return {name: float(weights[name]) for name in SPAN_FEATURES}
+
+
 @dataclass(frozen=True)
 class SpanShapes:
-    """Bonuses that rank candidate spans of each shape; proximity to a question word (0..1) is added to each."""
+    """How candidate spans are found (window sizes) and the weights that rank them."""
 
-    pattern_weight: float = 0.4  # dates and amounts: weight of the pattern's own strength
-    full_date: float = 1.0
-    month_year: float = 0.8
-    year: float = 0.6
-    number_head_focus: float = 0.6  # a number followed by the question's head noun ("52,000 graduates")
-    number_any_focus: float = 0.4  # ... scaled by the share of focus words following it
-    person: float = 0.3  # a personal name
-    coordinated_outside: float = 0.5  # "A and B" when the question's words lie outside both names
-    coordinated_inside: float = -0.2
-    person_fallback: float = 0.6  # a capitalised phrase when no personal name is found (scales proximity)
-    place: float = 0.3  # a capitalised phrase after "in/at/from/near/to"
-    list_after_intro: float = 1.5  # a list after "such as"/":" following the focus word
-    of_phrase: float = 1.3  # "<focus> of X"
-    phrase_with_focus: float = 1.2  # a capitalised phrase containing the focus word and more
-    named_phrase: float = 0.9  # a capitalised phrase for a question wanting a name
-    quoted: float = 1.0  # a quoted title for a question wanting a name
-    focus_compound: float = 0.6  # words before a lower-case focus word ("clinical genomics training")
-    run_base: float = 0.2  # a run of words between question words
-    run_left: float = 0.5  # ... right after a question word
-    run_right: float = 0.24  # ... right before a question word
-    run_capital: float = 0.2  # ... starting with a capital
-    run_lower_named: float = -0.5  # ... starting lower-case when a name is wanted
-    run_long: float = 0.05  # cost per word beyond ``run_long_after``
-    run_long_after: int = 8
+    weights: Mapping[str, float] = field(default_factory=load_span_weights)
+    run_long_after: int = 8  # a run longer than this many words pays per extra word
     near_tokens: int = 3  # "right after/before" means within this many tokens
     number_lookahead_chars: int = 40  # how far after a number its noun is looked for
     coordinated_max_gap: int = 90  # characters between two names joined by "and"
@@ -81,6 +99,18 @@ class SpanShapes:
     paren_close_max_chars: int = 40  # a span with an open parenthesis takes in a ")" at most this far after it
     list_min_commas: int = 2  # "<focus> in/of a, b, c": the list needs at least this many commas after the focus
     focus_compound_max_words: int = 3  # words taken before a lower-case focus word ("clinical genomics training")
+
+    def fit(self, features: Mapping[str, float]) -> float:
+        """A candidate's fit: the weighted sum of its features."""
+        return sum(self.weights[name] * value for name, value in features.items())
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A candidate answer span with the features it was ranked by (what the weights are fitted on)."""
+
+    span: Span
+    features: Mapping[str, float]
 
 
 _UPPER = "A-Z\u00c0-\u00d6\u00d8-\u00de"
@@ -187,8 +217,17 @@ class ExtractiveReader:
                     "The article does not date the event itself; this is the date it was published.")
 
     # -- span candidates ------------------------------------------------------------------------------
+    def candidates(self, question: QuestionAnalysis, ev: Evidence) -> list[Candidate]:
+        """Every candidate span of one evidence sentence with its features."""
+        view = _SentenceView(ev, question, self.shapes)
+        self._find(question, view)
+        return view.candidates
+
     def _spans(self, question: QuestionAnalysis, ev: Evidence) -> list[Span]:
         view = _SentenceView(ev, question, self.shapes)
+        return self._find(question, view)
+
+    def _find(self, question: QuestionAnalysis, view: _SentenceView) -> list[Span]:
         finders: dict[AnswerType, Callable[[QuestionAnalysis, _SentenceView], list[Span | None]]] = {
             AnswerType.DATE: self._date_spans, AnswerType.MONEY: self._money_spans,
             AnswerType.NUMBER: self._number_spans, AnswerType.PERSON: self._person_spans,
@@ -198,11 +237,10 @@ class ExtractiveReader:
         return [s for s in spans if s is not None]
 
     def _date_spans(self, question: QuestionAnalysis, view: _SentenceView) -> list[Span | None]:
-        sh = self.shapes
-        return self._pattern_spans(view, [(FULL_DATE, sh.full_date), (MONTH_YEAR, sh.month_year), (YEAR, sh.year)])
+        return self._pattern_spans(view, [(FULL_DATE, "full_date"), (MONTH_YEAR, "month_year"), (YEAR, "year")])
 
     def _money_spans(self, question: QuestionAnalysis, view: _SentenceView) -> list[Span | None]:
-        return self._pattern_spans(view, [(MONEY, self.shapes.full_date)])
+        return self._pattern_spans(view, [(MONEY, "money")])
 
     def _number_spans(self, question: QuestionAnalysis, view: _SentenceView) -> list[Span | None]:
         sh, text = self.shapes, view.text
@@ -215,18 +253,17 @@ class ExtractiveReader:
             after = [w for _, _, w in tokens(text[m.end():m.end() + sh.number_lookahead_chars])][:sh.near_tokens]
             found = {st for w in after for st in _stem_tokens(w)} & focus
             head = question.focus_stems[-1] if question.focus_stems else None
-            bonus = ((sh.number_head_focus if head in found else 0.0)
-                     + sh.number_any_focus * len(found) / max(1, len(focus)))
-            out.append(view.make(m.start(), m.end(), view.proximity(*m.span()) + bonus))
+            out.append(view.make(m.start(), m.end(), {"proximity": view.proximity(*m.span()),
+                                                      "number_head_focus": float(head in found),
+                                                      "number_any_focus": len(found) / max(1, len(focus))}))
         return out
 
     def _person_spans(self, question: QuestionAnalysis, view: _SentenceView) -> list[Span | None]:
-        sh = self.shapes
         people = self._people(view.text, view.q_lower)
-        out = [view.make(a, b, view.proximity(a, b) + sh.person) for a, b in people]
+        out = [view.make(a, b, {"proximity": view.proximity(a, b), "person": 1.0}) for a, b in people]
         out += self._coordinated(view, people)
         if not people:
-            out += [view.make(a, b, view.proximity(a, b) * sh.person_fallback)
+            out += [view.make(a, b, {"fallback_proximity": view.proximity(a, b)})
                     for a, b in self._phrases(view.text, view.q_lower)]
         return out
 
@@ -235,20 +272,19 @@ class ExtractiveReader:
         for a, b in self._phrases(view.text, view.q_lower):
             before = view.text[max(0, a - 6):a].lower()
             if re.search(r"\b(in|at|from|near|to)\s$", before):
-                out.append(view.make(a, b, view.proximity(a, b) + self.shapes.place))
+                out.append(view.make(a, b, {"proximity": view.proximity(a, b), "place": 1.0}))
         return out
 
     def _pattern_spans(self, view: _SentenceView,
-                       patterns: Iterable[tuple[re.Pattern[str], float]]) -> list[Span | None]:
+                       patterns: Iterable[tuple[re.Pattern[str], str]]) -> list[Span | None]:
         out: list[Span | None] = []
         taken: list[tuple[int, int]] = []
-        for pattern, weight in patterns:
+        for pattern, shape in patterns:
             for m in pattern.finditer(view.text):
                 if any(s <= m.start() < e for s, e in taken):
                     continue
                 taken.append(m.span())
-                fit = self.shapes.pattern_weight * weight + view.proximity(*m.span())
-                out.append(view.make(m.start(), m.end(), fit))
+                out.append(view.make(m.start(), m.end(), {shape: 1.0, "proximity": view.proximity(*m.span())}))
         return out
 
     @staticmethod
@@ -307,8 +343,8 @@ class ExtractiveReader:
             first_tok = next((k for k, t in enumerate(toks) if t[0] >= a), 0)
             last_tok = next((k for k, t in enumerate(toks) if t[1] >= b), len(toks))
             outside = all(m < first_tok for m in matched) or all(m > last_tok for m in matched)
-            out.append(view.make(a, b, view.proximity(a, b)
-                                 + (sh.coordinated_outside if outside else sh.coordinated_inside)))
+            shape = "coordinated_outside" if outside else "coordinated_inside"
+            out.append(view.make(a, b, {"proximity": view.proximity(a, b), shape: 1.0}))
         return out
 
     def _entity_spans(self, question: QuestionAnalysis, view: _SentenceView) -> list[Span | None]:
@@ -328,12 +364,12 @@ class ExtractiveReader:
             if intro:
                 a = toks[i][1] + intro.end()
                 stop = _LIST_END.search(text, a)
-                out.append(view.make(a, stop.start() if stop else len(text), sh.list_after_intro, ""))
+                out.append(view.make(a, stop.start() if stop else len(text), {"list_after_intro": 1.0}))
             of = re.match(r"^\s+of\s+", rest)
             if of and _stem_tokens(toks[i][2]) & focus:
                 a = toks[i][1] + of.end()
                 cut = _OF_CUT.search(text, a + 1)
-                out.append(view.make(a, cut.start() if cut else len(text), sh.of_phrase))
+                out.append(view.make(a, cut.start() if cut else len(text), {"of_phrase": 1.0}))
         return out
 
     def _named_spans(self, question: QuestionAnalysis, view: _SentenceView) -> list[Span | None]:
@@ -345,13 +381,14 @@ class ExtractiveReader:
         for a, b in self._phrases(text, view.q_lower):
             words_in = {st for _, _, w in tokens(text[a:b]) for st in _stem_tokens(w)}
             if focus & words_in and words_in - focus:
-                out.append(view.make(a, b, sh.phrase_with_focus + view.proximity(a, b)))
+                out.append(view.make(a, b, {"phrase_with_focus": 1.0, "proximity": view.proximity(a, b)}))
             elif named and not words_in <= set(question.terms) | focus:
-                out.append(view.make(a, b, sh.named_phrase + view.proximity(a, b)))
+                out.append(view.make(a, b, {"named_phrase": 1.0, "proximity": view.proximity(a, b)}))
         if named:
             for quoted in _QUOTED.finditer(text):
                 if len(quoted.group(1).split()) <= sh.quoted_max_words and quoted.group(1)[:1].isupper():
-                    out.append(view.make(quoted.start(1), quoted.end(1), sh.quoted + view.proximity(*quoted.span(1))))
+                    out.append(view.make(quoted.start(1), quoted.end(1),
+                                         {"quoted": 1.0, "proximity": view.proximity(*quoted.span(1))}))
         return out
 
     def _focus_compound_spans(self, question: QuestionAnalysis, view: _SentenceView) -> list[Span | None]:
@@ -370,7 +407,8 @@ class ExtractiveReader:
                        and text[toks[k - 1][1]:toks[k][0]] == " "):
                     k -= 1
                 if k < i:
-                    out.append(view.make(toks[k][0], e, sh.focus_compound + view.proximity(toks[k][0], e)))
+                    out.append(view.make(toks[k][0], e, {"focus_compound": 1.0,
+                                                         "proximity": view.proximity(toks[k][0], e)}))
         return out
 
     def _run_spans(self, question: QuestionAnalysis, view: _SentenceView) -> list[Span | None]:
@@ -393,11 +431,12 @@ class ExtractiveReader:
                 continue
             b = toks[j][1]
             n = j - i + 1
-            left = 1.0 if any(0 < i - m <= sh.near_tokens for m in matched) else 0.0
-            right = 1.0 if any(0 < m - j <= sh.near_tokens for m in matched) else 0.0
-            caps = sh.run_capital if toks[i][2][:1].isupper() else (sh.run_lower_named if question.wants_name else 0.0)
-            out.append(view.make(a, b, sh.run_base + sh.run_left * left + sh.run_right * right + caps
-                                 - sh.run_long * max(0, n - sh.run_long_after)))
+            capital = toks[i][2][:1].isupper()
+            out.append(view.make(a, b, {
+                "run": 1.0, "run_left": float(any(0 < i - m <= sh.near_tokens for m in matched)),
+                "run_right": float(any(0 < m - j <= sh.near_tokens for m in matched)),
+                "run_capital": float(capital), "run_lower_named": float(not capital and question.wants_name),
+                "run_extra_words": float(max(0, n - sh.run_long_after))}))
         return out
 
 
@@ -429,6 +468,7 @@ class _SentenceView:
         self.matched = [i for i, (_, _, w) in enumerate(self.toks) if _stem_tokens(w) & terms]
         self.q_lower = question.text.lower()
         self.shapes = shapes
+        self.candidates: list[Candidate] = []
 
     def proximity(self, a: int, b: int) -> float:
         """1 when next to a question word, falling with distance in tokens."""
@@ -439,7 +479,7 @@ class _SentenceView:
                                                                           if m >= end_tok]
         return 1.0 / (1.0 + min(dists)) if dists else 0.0
 
-    def make(self, a: int, b: int, score: float, note: str = "") -> Span | None:
+    def make(self, a: int, b: int, features: dict[str, float], note: str = "") -> Span | None:
         """The slice [a, b) trimmed of punctuation and trailing noise, or None when it is no answer."""
         text = self.text
         while a < b and text[a] in " ,;:-–—(\"'“":
@@ -455,4 +495,6 @@ class _SentenceView:
             b = trail.start()
         if b <= a or text[a:b].lower() in self.q_lower or text[a:b].lower() in _NOT_ANSWERS:
             return None
-        return Span(self.ev.article, self.ev.start + a, self.ev.start + b, score, self.ev, note)
+        span = Span(self.ev.article, self.ev.start + a, self.ev.start + b, self.shapes.fit(features), self.ev, note)
+        self.candidates.append(Candidate(span, features))
+        return span
