@@ -218,23 +218,18 @@ class ExtractiveReader:
 
     # -- span candidates ------------------------------------------------------------------------------
     def candidates(self, question: QuestionAnalysis, ev: Evidence) -> list[Candidate]:
-        """Every candidate span of one evidence sentence with its features."""
+        """Every candidate span of one evidence sentence with its features, in the order they were found."""
         view = _SentenceView(ev, question, self.shapes)
-        self._find(question, view)
-        return view.candidates
-
-    def _spans(self, question: QuestionAnalysis, ev: Evidence) -> list[Span]:
-        view = _SentenceView(ev, question, self.shapes)
-        return self._find(question, view)
-
-    def _find(self, question: QuestionAnalysis, view: _SentenceView) -> list[Span]:
         finders: dict[AnswerType, Callable[[QuestionAnalysis, _SentenceView], list[Span | None]]] = {
             AnswerType.DATE: self._date_spans, AnswerType.MONEY: self._money_spans,
             AnswerType.NUMBER: self._number_spans, AnswerType.PERSON: self._person_spans,
             AnswerType.PLACE: self._place_spans,
         }
-        spans = finders.get(question.answer_type, self._entity_spans)(question, view)
-        return [s for s in spans if s is not None]
+        finders.get(question.answer_type, self._entity_spans)(question, view)
+        return view.candidates
+
+    def _spans(self, question: QuestionAnalysis, ev: Evidence) -> list[Span]:
+        return [c.span for c in self.candidates(question, ev)]
 
     def _date_spans(self, question: QuestionAnalysis, view: _SentenceView) -> list[Span | None]:
         return self._pattern_spans(view, [(FULL_DATE, "full_date"), (MONTH_YEAR, "month_year"), (YEAR, "year")])
