@@ -210,10 +210,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     from evaluation.calibration import (
+        EXTEND_OBJECTIVE,
         OBJECTIVE,
         best,
         cross_validated,
         errors,
+        extend_rows,
         fit_reports,
         load_predictions,
         plot,
@@ -230,23 +232,35 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             print(f"error: no report at {report}; run `article-qa eval` first", file=sys.stderr)
             return EXIT_ERROR
         reports[report.stem] = load_predictions(report)
-    if args.fit:
-        baseline = DecisionModels.load().model(args.fit)  # the packaged decision a refit must not fall behind
+    if args.fit or args.extend:
+        reader = args.fit or args.extend
+        baseline = DecisionModels.load().model(reader)  # the packaged decision a refit must not fall behind
         try:
-            result = fit_reports(reports, args.fit, baseline=baseline)
+            if args.extend:
+                if baseline is None:
+                    raise ValueError(f"no packaged decision for {reader} to extend; fit one with --fit")
+                data = {name: rs for name, predictions in reports.items() if (rs := rows(predictions))}
+                result = extend_rows(data, reader, baseline)
+            else:
+                result = fit_reports(reports, reader, baseline=baseline)
         except ValueError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return EXIT_ERROR
         target = args.write or _settings(args).data_dir / "decision.json"
         current = DecisionModels.load(target) if target.is_file() else DecisionModels({})
-        command = "article-qa calibrate " + " ".join(str(r) for r in args.reports) + f" --fit {args.fit}"
-        fitted_on = {**current.fitted_on, args.fit: {"reports": sorted(reports), "command": command,
-                                                     "objective": OBJECTIVE,
-                                                     "office_share_of_loss": result.office_share}}
-        DecisionModels({**current.models, args.fit: result.model}, fitted_on).save(target)
+        how = f"--extend {reader}" if args.extend else f"--fit {reader}"
+        command = "article-qa calibrate " + " ".join(str(r) for r in args.reports) + f" {how}"
+        previous = current.fitted_on.get(reader, {})
+        made = ({"extended": {"reports": sorted(reports), "command": command, "objective": EXTEND_OBJECTIVE},
+                 **({k: v for k, v in previous.items() if k != "extended"} if isinstance(previous, dict) else {})}
+                if args.extend else {"reports": sorted(reports), "command": command, "objective": OBJECTIVE,
+                                     "office_share_of_loss": result.office_share})
+        DecisionModels({**current.models, reader: result.model}, {**current.fitted_on, reader: made}).save(target)
         series = {f"{name} (fitted)": points for name, points in result.per_dataset.items()}
         for name, points in result.per_dataset.items():
-            print(f"## {name}, fitted {args.fit} decision\n\n{table(points)}\n")
+            print(f"## {name}, fitted {reader} decision\n\n{table(points)}\n")
+            if baseline is not None:
+                print(f"packaged decision: {replay(result.data[name], baseline)}")
             print(f"at the chosen threshold: {replay(result.data[name], result.model)}")
             print(f"errors at the chosen threshold: {errors(result.data[name], result.model)}\n")
         weights = ", ".join(f"{f} {w:+.2f}" for f, w in zip(result.model.features, result.model.weights, strict=True))
@@ -254,10 +268,10 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         print("reliability (bin, mean confidence, share right, answers): "
               + "; ".join(f"{lo:.1f}: {p:.2f}/{acc:.2f} ({n})" for lo, p, acc, n in result.reliability.bins))
         print(f"expected calibration error {result.reliability.ece:.3f}")
-        for name, figures in cross_validated(result.data, args.fit, baseline=baseline).items():
+        for name, figures in cross_validated(result.data, reader, baseline=baseline, extend=bool(args.extend)).items():
             print(f"cross-validated (5 folds, each question decided by a model fitted without it), {name}: {figures}")
         print(f"threshold {result.model.threshold:.3f}, office share of the loss {result.office_share:g} "
-              f"({OBJECTIVE}); model written to {target}; "
+              f"({EXTEND_OBJECTIVE if args.extend else OBJECTIVE}); model written to {target}; "
               f"serve it with ARTICLE_QA_DECISION_MODEL={target}")
         calibration = result.reliability
     else:
@@ -388,9 +402,13 @@ def build_parser() -> argparse.ArgumentParser:
     cal = sub.add_parser("calibrate", help="sweep the abstention threshold over eval reports")
     cal.add_argument("reports", type=Path, nargs="+", help="JSON reports written by `article-qa eval`")
     cal.add_argument("--plot", type=Path, default=None, help="write the trade-off plot (PNG) here")
-    cal.add_argument("--fit", default=None, metavar="READER",
+    how = cal.add_mutually_exclusive_group()
+    how.add_argument("--fit", default=None, metavar="READER",
                      help="fit this reader's decision model on the reports and choose its threshold: extractive, "
                           "or generative:<model> (e.g. generative:qwen2.5-0.5b)")
+    how.add_argument("--extend", default=None, metavar="READER",
+                     help="add to this reader's packaged decision the features it lacks (an article's credit "
+                          "lines), fitted on the office's reports with its other weights and threshold held")
     cal.add_argument("--write", type=Path, default=None,
                      help="where to write the fitted models (default: <data>/decision.json; the packaged "
                           "qa/decision.json is only replaced by copying a reviewed file there)")

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from qa.features import agree, focus_missing, likelihood, retrieval_features, type_fit
+from qa.features import agree, asked_field, counted_focus, focus_missing, likelihood, retrieval_features, type_fit
 from qa.records import (
     AnswerType,
     Candidate,
@@ -43,10 +43,11 @@ LOGIT_CLIP = 30  # logits are clipped to +-this before exp, which overflows far 
 # duplicates ``min_prob`` for short answers. Both stay recorded in reports for analysis.
 FEATURES: dict[str, tuple[str, ...]] = {
     "extractive": ("top_dense", "dense_margin", "reader", "coverage", "dense", "span_score", "typed", "type_fit",
-                   "focus_missing"),
+                   "focus_missing", "field_value", "field_elsewhere", "focus_after"),
     "generative": ("top_dense", "dense_margin", "reader", "coverage", "dense", "typed", "type_fit", "focus_missing",
                    "extractive_none", "generated", "gen_none", "none_prob", "mean_logprob", "min_prob", "copy_mass",
-                   "agree", "passage_rank", "answer_words"),
+                   "agree", "passage_rank", "answer_words", "field_value", "field_elsewhere",
+                   "focus_after"),
 }
 
 
@@ -55,7 +56,8 @@ FEATURES: dict[str, tuple[str, ...]] = {
 # the wrong sign (it happens with correlated features) pins its weight at zero instead.
 SIGNS: dict[str, int] = {"none_prob": -1, "gen_none": -1, "extractive_none": -1, "focus_missing": -1,
                          "mean_logprob": 1, "min_prob": 1, "agree": 1, "type_fit": 1, "dense": 1, "reader": 1,
-                         "span_score": 1, "coverage": 1}
+                         "span_score": 1, "coverage": 1, "field_value": 1, "field_elsewhere": -1,
+                         "focus_after": 1}
 
 
 @dataclass(frozen=True)
@@ -141,6 +143,42 @@ def fit(rows: Sequence[DecisionFeatures | Mapping[str, float]], labels: Sequence
     return LogisticModel(tuple(features), weight, model.bias, model.threshold, mean, scale)
 
 
+def fit_extension(rows: Sequence[DecisionFeatures | Mapping[str, float]], labels: Sequence[int], base: LogisticModel,
+                  features: Sequence[str], sample_weights: Sequence[float] | None = None, l2: float = 1.0,
+                  iterations: int = 50) -> LogisticModel:
+    """Weights for ``features`` that ``base`` lacks, fitted with ``base``'s logit held fixed.
+
+    A new signal is fitted without moving the weights fitted before: wherever the new features are 0 (an
+    article's credit lines exist only on the office's kind of article), the extended model decides exactly as
+    ``base`` does. Signs follow ``SIGNS``; a weight fitted the wrong way is pinned at zero.
+    """
+    dicts = [r.as_dict() if isinstance(r, DecisionFeatures) else r for r in rows]
+    offset = np.array([math.log(p / (1 - p)) for p in (min(max(base.probability(r), 1e-12), 1 - 1e-12)
+                                                        for r in dicts)])
+    y = np.asarray(labels, dtype=np.float64)
+    w_s = np.ones(len(y)) if sample_weights is None else np.asarray(sample_weights, dtype=np.float64)
+    free = [f for f in features if f not in base.features]
+    while True:
+        x = np.array([[float(r.get(f, 0.0)) for f in free] for r in dicts], dtype=np.float64).reshape(len(y), -1)
+        w = np.zeros(len(free))
+        for _ in range(iterations):
+            p = 1.0 / (1.0 + np.exp(-np.clip(offset + x @ w, -LOGIT_CLIP, LOGIT_CLIP)))
+            step = np.linalg.solve((x * (w_s * p * (1 - p))[:, None]).T @ x + l2 * np.eye(len(free)),
+                                   x.T @ (w_s * (p - y)) + l2 * w)
+            w -= step
+            if not len(free) or float(np.abs(step).max()) < NEWTON_TOLERANCE:
+                break
+        wrong = [(abs(v), f) for f, v in zip(free, w, strict=True) if SIGNS.get(f, 0) * v < 0]
+        if not wrong:
+            break
+        free.remove(max(wrong)[1])
+    fitted = dict(zip(free, w, strict=True))
+    added = [f for f in features if f not in base.features]
+    return LogisticModel(base.features + tuple(added), base.weights + tuple(float(fitted.get(f, 0.0)) for f in added),
+                         base.bias, base.threshold, (base.mean or (0.0,) * len(base.features)) + (0.0,) * len(added),
+                         (base.scale or (1.0,) * len(base.features)) + (1.0,) * len(added))
+
+
 def _fit_free(rows: Sequence[DecisionFeatures | Mapping[str, float]], labels: Sequence[int], features: Sequence[str],
               sample_weights: Sequence[float] | None, l2: float, iterations: int) -> LogisticModel:
     """L2-regularised logistic regression by Newton's method on standardised features (numpy only)."""
@@ -211,7 +249,8 @@ class DecisionStage:
             features = DecisionFeatures(**{**shared, **own, "coverage": ev.coverage, "dense": ev.dense,
                                            "type_fit": type_fit(question, span.text),
                                            "focus_missing": float(focus_missing(question, ev.text)),
-                                           "answer_words": math.log1p(len(span.text.split()))})
+                                           "answer_words": math.log1p(len(span.text.split())),
+                                           **asked_field(question, span), **counted_focus(question, span)})
             if model is not None:
                 probability = model.probability(features)
             else:

@@ -7,8 +7,8 @@ import math
 import re
 from collections.abc import Sequence
 
-from core.text import DAY_MONTH, FULL_DATE, MONEY, MONTH_YEAR, NUMBER, WEEKDAY, YEAR
-from index.analysis import analyze
+from core.text import DAY_MONTH, FULL_DATE, MONEY, MONTH_YEAR, NUMBER, WEEKDAY, YEAR, split_compound, tokens
+from index.analysis import analyze, stem
 from index.retriever import ScoredChunk
 from qa.records import AnswerType, QuestionAnalysis, Span
 
@@ -61,6 +61,36 @@ def type_fit(analysis: QuestionAnalysis, answer: str) -> float:
 
 _RELATIVE_TIME = re.compile(r"\b(today|yesterday|tomorrow|tonight|week|month|year|decade|century|spring|summer|"
                             r"autumn|fall|winter|morning|evening|night)\b", re.I)
+
+
+def asked_field(question: QuestionAnalysis, span: Span) -> dict[str, float]:
+    """Whether a candidate is the article line the question asks for ("Who edited ...?": the editor line);
+    both 0 when the question asks for no such line or the cited article has none."""
+    line = span.article.metadata_spans.get(question.meta_field) if question.meta_field else None
+    if line is None:
+        return {"field_value": 0.0, "field_elsewhere": 0.0}
+    inside = span.start < line[1] and line[0] < span.end
+    return {"field_value": float(inside), "field_elsewhere": float(not inside)}
+
+
+FOCUS_AFTER_CHARS = 40  # how far after a number its noun is looked for ("1,300 ... staff")
+FOCUS_AFTER_TOKENS = 3  # ... in at most this many words
+
+
+def focus_stems_after(question: QuestionAnalysis, text: str, chars: int = FOCUS_AFTER_CHARS,
+                      words: int = FOCUS_AFTER_TOKENS) -> set[str]:
+    """The question's focus stems among the first words of ``text`` (what follows a candidate number)."""
+    after = [w for _, _, w in tokens(text[:chars])][:words]
+    return {stem(part) for w in after for part in split_compound(w)} & set(question.focus_stems)
+
+
+def counted_focus(question: QuestionAnalysis, span: Span) -> dict[str, float]:
+    """For "how many <noun>" and amounts: the share of the question's focus words right after the candidate
+    ("more than 1,300 ... staff" for "how many staff", not "52,000 graduates"); 0 for other questions."""
+    if question.answer_type not in {AnswerType.NUMBER, AnswerType.MONEY} or not question.focus_stems:
+        return {"focus_after": 0.0}
+    found = focus_stems_after(question, span.article.text[span.end:])
+    return {"focus_after": len(found) / len(set(question.focus_stems))}
 
 
 def focus_missing(question: QuestionAnalysis, text: str) -> bool:

@@ -23,8 +23,9 @@ FOCUS_MAX_WORDS = 2  # head words kept after "which"/"what"/"how many" ("researc
 _QUESTION_WORDS = lexicon.word_set("wh_words")
 _META_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("byline", re.compile(
-        r"\b(who (wrote|authored|penned|reported)|author|written by|byline|reporter|writer)\b", re.I)),
-    ("editor", re.compile(r"\b(who edited|edited by|editor)\b", re.I)),
+        r"\b(who (wrote|authored|penned|reported)|author|written by|byline|reporter|writer)\b"
+        r"|[谁誰](?:写|寫|撰)|撰稿|撰文|作者|记者|記者", re.I)),
+    ("editor", re.compile(r"\b(who edited|edited by|editor)\b|[谁誰](?:编|編)|(?:编辑|編輯)是", re.I)),
     ("source_office", re.compile(
         r"\b(which|what) (office|department|unit)\b.*\b(publish|release|issue|post|source)", re.I)),
     ("date", re.compile(

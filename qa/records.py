@@ -272,6 +272,9 @@ class DecisionFeatures:
     agree: float = 0.0  # the generated and extractive answers agree
     passage_rank: float = 0.0  # 1 / rank of the passage the generated answer came from
     answer_words: float = 0.0  # log(1 + words in the candidate)
+    field_value: float = 0.0  # the question asks for a credit or date line and the candidate is its value
+    field_elsewhere: float = 0.0  # ... the cited article has that line, and the candidate is not in it
+    focus_after: float = 0.0  # share of a "how many <noun>" question's focus words right after the candidate
 
     def as_dict(self) -> dict[str, float]:
         return {k: round(float(v), 5) for k, v in asdict(self).items()}

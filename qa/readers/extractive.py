@@ -20,7 +20,7 @@ from index.analysis import STOPWORDS, stem
 from index.retriever import ScoredChunk
 from qa import lexicon
 from qa.evidence import TermWeights
-from qa.features import focus_missing
+from qa.features import focus_missing, focus_stems_after
 from qa.records import AnswerType, Evidence, EvidenceSet, Query, QuestionAnalysis, Reading, Retrieved, Span
 
 
@@ -245,8 +245,7 @@ class ExtractiveReader:
         for m in NUMBER.finditer(text):
             if any(s <= m.start() < e for s, e in dates) or m.group(0).lower() in {"first", "second", "half"}:
                 continue
-            after = [w for _, _, w in tokens(text[m.end():m.end() + sh.number_lookahead_chars])][:sh.near_tokens]
-            found = {st for w in after for st in _stem_tokens(w)} & focus
+            found = focus_stems_after(question, text[m.end():], sh.number_lookahead_chars, sh.near_tokens)
             head = question.focus_stems[-1] if question.focus_stems else None
             out.append(view.make(m.start(), m.end(), {"proximity": view.proximity(*m.span()),
                                                       "number_head_focus": float(head in found),

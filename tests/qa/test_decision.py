@@ -15,8 +15,10 @@ from qa.decision import (
     DecisionModels,
     LogisticModel,
     fit,
+    fit_extension,
 )
-from qa.records import DecisionFeatures
+from qa.features import asked_field
+from qa.records import AnswerType, DecisionFeatures, Evidence, QuestionAnalysis, Span
 
 
 def test_fit_learns_which_signal_predicts_a_right_answer() -> None:
@@ -91,3 +93,64 @@ def test_a_wrong_signed_weight_is_pinned_at_zero() -> None:
     weights = dict(zip(model.features, model.weights, strict=True))
     assert weights["mean_logprob"] > 0 and weights["none_prob"] <= 0
     assert model.features == ("mean_logprob", "none_prob") and len(model.mean) == 2
+
+
+def test_an_extension_moves_only_the_rows_that_have_its_features() -> None:
+    """Fitted with the base's logit fixed: where the new feature is 0 the answer and confidence are the base's."""
+    base = LogisticModel(("first_prob",), (2.0,), -1.0, 0.3)
+    rows = [DecisionFeatures(first_prob=p, field_value=v) for p in (0.1, 0.2, 0.3) for v in (0.0, 1.0)] * 5
+    labels = [int(r.field_value == 1.0) for r in rows]
+    model = fit_extension(rows, labels, base, ("first_prob", "field_value", "field_elsewhere"))
+    assert model.features == ("first_prob", "field_value", "field_elsewhere") and model.threshold == 0.3
+    weights = dict(zip(model.features, model.weights, strict=True))
+    assert weights["field_value"] > 1.0 and weights["first_prob"] == 2.0 and weights["field_elsewhere"] == 0.0
+    for r in rows:
+        if not r.field_value:
+            assert model.probability(r) == pytest.approx(base.probability(r))
+        else:
+            assert model.probability(r) > base.probability(r)
+
+
+def test_an_extension_weight_fitted_the_wrong_way_is_pinned_at_zero() -> None:
+    base = LogisticModel(("first_prob",), (1.0,), 0.0, 0.5)
+    rows = [DecisionFeatures(first_prob=0.5, field_elsewhere=v) for v in (0.0, 1.0)] * 10
+    labels = [int(r.field_elsewhere == 1.0) for r in rows]  # "not the asked line" made right: against its meaning
+    model = fit_extension(rows, labels, base, ("first_prob", "field_elsewhere"))
+    assert dict(zip(model.features, model.weights, strict=True))["field_elsewhere"] == 0.0
+
+
+def test_a_candidate_is_the_asked_line_only_inside_it() -> None:
+    from core.documents import Article
+
+    text = "The centre opened in 2014.\nEditor: Liu Xin"
+    editor = (text.index("Liu Xin"), len(text))
+    article = Article("a", "A", text, "a.txt", "h", metadata_spans={"editor": editor})
+    sentence = Evidence(article, 0, text.index("\n"), 1, 0.5, 0.5, 0.5)
+    asks = QuestionAnalysis("Who edited the article?", AnswerType.PERSON, (), ("edit",), meta_field="editor")
+    inside = Span(article, editor[0], editor[1], 1.0, sentence)
+    elsewhere = Span(article, text.index("2014"), text.index("2014") + 4, 1.0, sentence)
+    assert asked_field(asks, inside) == {"field_value": 1.0, "field_elsewhere": 0.0}
+    assert asked_field(asks, elsewhere) == {"field_value": 0.0, "field_elsewhere": 1.0}
+    plain = QuestionAnalysis("When did it open?", AnswerType.DATE, (), ("open",))
+    assert asked_field(plain, elsewhere) == {"field_value": 0.0, "field_elsewhere": 0.0}
+    byline = QuestionAnalysis("Who wrote it?", AnswerType.PERSON, (), ("wrote",), meta_field="byline")
+    assert asked_field(byline, elsewhere) == {"field_value": 0.0, "field_elsewhere": 0.0}  # the article has none
+
+
+def test_a_counted_answer_is_followed_by_the_noun_the_question_counts() -> None:
+    from core.documents import Article
+    from qa.features import counted_focus
+    from qa.question import analyze_question
+
+    text = "PolyU has trained 52,000 graduates and has more than 1,300 staff in healthcare."
+    article = Article("a", "A", text, "a.txt", "h")
+    sentence = Evidence(article, 0, len(text), 1, 0.5, 0.5, 0.5)
+
+    def span(answer: str) -> Span:
+        return Span(article, text.index(answer), text.index(answer) + len(answer), 1.0, sentence)
+
+    staff = analyze_question("How many staff does PolyU have?")
+    assert counted_focus(staff, span("1,300")) == {"focus_after": 1.0}
+    assert counted_focus(staff, span("52,000")) == {"focus_after": 0.0}
+    who = analyze_question("Who trained the graduates?")
+    assert counted_focus(who, span("52,000")) == {"focus_after": 0.0}
