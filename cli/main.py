@@ -234,7 +234,12 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         reports[report.stem] = load_predictions(report)
     if args.fit or args.extend:
         reader = args.fit or args.extend
-        baseline = DecisionModels.load().model(reader)  # the packaged decision a refit must not fall behind
+        packaged = DecisionModels.load()
+        baseline = packaged.model(reader)  # the packaged decision a refit must not fall behind
+        extended = packaged.fitted_on.get(reader, {})
+        added = list(extended.get("extended", {}).get("features", [])) if isinstance(extended, dict) else []
+        if args.extend and baseline is not None:
+            baseline = baseline.without(added)  # an earlier extension is refitted, not extended again
         try:
             if args.extend:
                 if baseline is None:
@@ -251,7 +256,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         how = f"--extend {reader}" if args.extend else f"--fit {reader}"
         command = "article-qa calibrate " + " ".join(str(r) for r in args.reports) + f" {how}"
         previous = current.fitted_on.get(reader, {})
-        made = ({"extended": {"reports": sorted(reports), "command": command, "objective": EXTEND_OBJECTIVE},
+        new_features = [f for f in result.model.features if baseline is None or f not in baseline.features]
+        made = ({"extended": {"reports": sorted(reports), "command": command, "objective": EXTEND_OBJECTIVE,
+                              "features": new_features},
                  **({k: v for k, v in previous.items() if k != "extended"} if isinstance(previous, dict) else {})}
                 if args.extend else {"reports": sorted(reports), "command": command, "objective": OBJECTIVE,
                                      "office_share_of_loss": result.office_share})

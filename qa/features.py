@@ -85,11 +85,12 @@ def focus_stems_after(question: QuestionAnalysis, text: str, chars: int = FOCUS_
 
 
 def counted_focus(question: QuestionAnalysis, span: Span) -> dict[str, float]:
-    """For "how many <noun>" and amounts: the share of the question's focus words right after the candidate
-    ("more than 1,300 ... staff" for "how many staff", not "52,000 graduates"); 0 for other questions."""
+    """For "how many <noun>" and amounts: the share of the question's focus words right after the candidate's
+    number ("1,300 ... staff" for "how many staff", not "52,000 graduates"); 0 for other questions."""
     if question.answer_type not in {AnswerType.NUMBER, AnswerType.MONEY} or not question.focus_stems:
         return {"focus_after": 0.0}
-    found = focus_stems_after(question, span.article.text[span.end:])
+    number = NUMBER.search(span.text)
+    found = focus_stems_after(question, span.article.text[span.start + number.end() if number else span.end:])
     return {"focus_after": len(found) / len(set(question.focus_stems))}
 
 

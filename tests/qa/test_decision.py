@@ -152,5 +152,14 @@ def test_a_counted_answer_is_followed_by_the_noun_the_question_counts() -> None:
     staff = analyze_question("How many staff does PolyU have?")
     assert counted_focus(staff, span("1,300")) == {"focus_after": 1.0}
     assert counted_focus(staff, span("52,000")) == {"focus_after": 0.0}
+    graduates = analyze_question("How many graduates has PolyU trained?")
+    assert counted_focus(graduates, span("52,000 graduates")) == {"focus_after": 1.0}  # the noun inside the answer
     who = analyze_question("Who trained the graduates?")
     assert counted_focus(who, span("52,000")) == {"focus_after": 0.0}
+
+
+def test_an_extension_can_be_taken_off_again() -> None:
+    base = LogisticModel(("first_prob",), (2.0,), -1.0, 0.3, (0.5,), (0.2,))
+    rows = [DecisionFeatures(first_prob=0.5, field_value=v) for v in (0.0, 1.0)] * 10
+    extended = fit_extension(rows, [int(r.field_value) for r in rows], base, ("first_prob", "field_value"))
+    assert extended.without(["field_value"]) == base

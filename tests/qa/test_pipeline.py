@@ -90,24 +90,11 @@ def test_seed_questions_extractive(extractive: AnswerPipeline) -> None:
     assert seed_failures(extractive, seed_answers(extractive, AnswerMode.EXTRACTIVE)) == []
 
 
-MISSED = ("target missed (docs/evaluation.md, 'The office's own sets first'): 13 of 14 in these modes, the 0.5B "
-          "model answers the staff count with the graduates' number (52,000)")
-
-
-@pytest.mark.xfail(reason=MISSED)
 @pytest.mark.parametrize("mode", [AnswerMode.GENERATIVE, AnswerMode.AUTO])
 def test_seed_questions_with_the_generator(generative: AnswerPipeline,
                                           generated_seed_answers: Callable[[AnswerMode], SeedAnswers],
                                           mode: AnswerMode) -> None:
     assert seed_failures(generative, generated_seed_answers(mode)) == []
-
-
-@pytest.mark.parametrize("mode", [AnswerMode.GENERATIVE, AnswerMode.AUTO])
-def test_seed_questions_with_the_generator_keep_the_measured_level(
-        generative: AnswerPipeline, generated_seed_answers: Callable[[AnswerMode], SeedAnswers],
-        mode: AnswerMode) -> None:
-    """Until the target above is met: no worse than measured for docs/evaluation.md (12 of 14)."""
-    assert len(seed_failures(generative, generated_seed_answers(mode))) <= 2
 
 
 @pytest.mark.xfail(reason="target missed: calibrated on the public dev sets, the decision is under-confident on "
