@@ -414,8 +414,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="fit this reader's decision model on the reports and choose its threshold: extractive, "
                           "or generative:<model> (e.g. generative:qwen2.5-0.5b)")
     how.add_argument("--extend", default=None, metavar="READER",
-                     help="add to this reader's packaged decision the features it lacks (an article's credit "
-                          "lines), fitted on the office's reports with its other weights and threshold held")
+                     help="add to this reader's packaged decision the features it lacks (the asked-for credit "
+                          "line, the counted noun), fitted on the reports with its other weights and threshold held")
     cal.add_argument("--write", type=Path, default=None,
                      help="where to write the fitted models (default: <data>/decision.json; the packaged "
                           "qa/decision.json is only replaced by copying a reviewed file there)")

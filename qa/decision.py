@@ -72,13 +72,16 @@ class LogisticModel:
     mean: tuple[float, ...] = ()
     scale: tuple[float, ...] = ()
 
-    def probability(self, values: DecisionFeatures | Mapping[str, float]) -> float:
+    def logit(self, values: DecisionFeatures | Mapping[str, float]) -> float:
         row = values.as_dict() if isinstance(values, DecisionFeatures) else values
         x = np.array([float(row.get(f, 0.0)) for f in self.features])
         if self.mean:
             x = (x - np.array(self.mean)) / np.array(self.scale)
-        z = self.bias + float(np.dot(x, np.array(self.weights)))
-        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+        return self.bias + float(np.dot(x, np.array(self.weights)))
+
+    def probability(self, values: DecisionFeatures | Mapping[str, float]) -> float:
+        z = self.logit(values)
+        return 1.0 / (1.0 + math.exp(-max(-LOGIT_CLIP, min(LOGIT_CLIP, z))))
 
     def without(self, names: Sequence[str]) -> LogisticModel:
         """The model with ``names`` dropped (an extension undone before it is refitted)."""
@@ -164,8 +167,7 @@ def fit_extension(rows: Sequence[DecisionFeatures | Mapping[str, float]], labels
     ``base`` does. Signs follow ``SIGNS``; a weight fitted the wrong way is pinned at zero.
     """
     dicts = [r.as_dict() if isinstance(r, DecisionFeatures) else r for r in rows]
-    offset = np.array([math.log(p / (1 - p)) for p in (min(max(base.probability(r), 1e-12), 1 - 1e-12)
-                                                        for r in dicts)])
+    offset = np.array([base.logit(r) for r in dicts])
     y = np.asarray(labels, dtype=np.float64)
     w_s = np.ones(len(y)) if sample_weights is None else np.asarray(sample_weights, dtype=np.float64)
     free = [f for f in features if f not in base.features]
