@@ -70,23 +70,30 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     engine = {k: v for k, v in (("ingest_workers", args.workers), ("ingest_cluster", args.cluster)) if v is not None}
     settings = settings.override(**engine)
     feeds_failed = _collect_feeds(settings)
-    bar: tqdm | None = None
+    bars: dict[str, tqdm] = {}
+    labels = {"embedding": ("embedding chunks", "chunk"), "sentences": ("embedding sentences", "sentence")}
 
     def progress(stage: str, done: int, total: int) -> None:
-        nonlocal bar
-        if stage == "embedding" and not args.quiet:
+        if stage in labels and not args.quiet:
+            bar = bars.get(stage)
             if bar is None:
-                bar = tqdm(total=total, desc="embedding chunks", unit="chunk", file=sys.stderr)
+                bar = bars[stage] = tqdm(total=total, desc=labels[stage][0], unit=labels[stage][1], file=sys.stderr)
             bar.n = done
             bar.refresh()
 
+    def first_version(version: str) -> None:
+        if not args.quiet:
+            print(f"snapshot {version} published (passages; a service answers from it now); "
+                  "encoding its sentence vectors", file=sys.stderr)
+
     try:
-        report = build_snapshot(settings.articles_dir, settings.data_dir, settings, progress, force=args.force)
+        report = build_snapshot(settings.articles_dir, settings.data_dir, settings, progress, force=args.force,
+                                on_first_version=first_version)
     except ArticleQAError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     finally:
-        if bar is not None:
+        for bar in bars.values():
             bar.close()
     print(report.summary())
     for key, why in sorted(report.skipped.items()):

@@ -59,13 +59,17 @@ class EmbeddingSettings(_Group):
         "minilm", description="Embedder name: 'minilm' (packaged all-MiniLM-L6-v2, English) or 'e5' (packaged "
                               "multilingual-e5-small: Chinese and English questions across both; indexes slower).")
     batch_size: int = 32
-    sentence_vectors: Literal["separate", "on_demand", "pooled"] = Field(
-        "separate", description="Evidence sentence vectors: separate (every sentence encoded at build time and stored, "
-                                "so a question encodes only itself; a first build 2.8x the passages alone), "
-                                "on_demand (a build encodes only its passages; a question encodes the few sentences "
-                                "it scores, about 50 ms, kept in memory for the next; the same answers) or pooled "
-                                "from their chunk's own embedding pass (in-process builds; see docs/evaluation.md "
-                                "for what it costs in answers).")
+    sentence_vectors: Literal["deferred", "separate", "on_demand", "pooled"] = Field(
+        "deferred", description="Evidence sentence vectors: deferred (a build publishes its passages first, served at "
+                                "once with the few sentences a question reads encoded then, and publishes the same "
+                                "index with every sentence vector right after), separate (every sentence encoded "
+                                "before the build publishes: a first build 2.8x the passages alone), on_demand "
+                                "(sentences never stored: a question encodes the few it scores, about 50 ms, kept in "
+                                "memory) or pooled from their chunk's own embedding pass (in-process builds; see "
+                                "docs/evaluation.md for what it costs in answers).")
+    deferred_inline_sentences: int = Field(
+        500, description="With deferred sentence vectors, a build with at most this many sentences not yet in the "
+                         "embedding cache encodes them before it publishes (one version, a few seconds' wait).")
     coalesce_max_texts: int = Field(
         64, description="Concurrent small encodes (up to this many texts together) share one forward pass; 0: off.")
 

@@ -273,6 +273,11 @@ class EmbeddingCache:
                 found.update((k, np.frombuffer(v, dtype=np.float32)) for k, v in rows)
         return found
 
+    def missing(self, texts: Sequence[str]) -> int:
+        """How many distinct ``texts`` have no vector here yet (what embedding them would compute)."""
+        keys = list({self.key(t) for t in texts})
+        return len(keys) - len(self._lookup(keys))
+
     def _store(self, pairs: Sequence[tuple[str, np.ndarray]]) -> None:
         with self._connect() as con:
             con.executemany("INSERT OR REPLACE INTO vectors (key, vec) VALUES (?, ?)",

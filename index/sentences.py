@@ -1,10 +1,11 @@
 """Sentence vectors for the evidence stage, which scores the sentences of the retrieved chunks by dense
 similarity to the question.
 
-By default (``ARTICLE_QA_EMBEDDING_SENTENCE_VECTORS=on_demand``) a build encodes passages only and the
-evidence stage encodes the few sentences it reads when it first reads them. With ``separate`` every sentence
-is encoded as a text of its own at build and stored here with each index version, so answering encodes only
-the question; with ``pooled`` (in-process builds) a sentence's vector is pooled from the token states of its
+Each sentence is encoded as a text of its own and stored here with each index version, so answering
+encodes only the question. By default (``ARTICLE_QA_EMBEDDING_SENTENCE_VECTORS=deferred``) a large build
+publishes its passages first, and the evidence stage encodes the few sentences it reads until the same index
+is published again with this table; ``separate`` encodes every sentence before publishing, ``on_demand``
+never stores them, and ``pooled`` (in-process builds) pools a sentence's vector from the token states of its
 chunk's own embedding pass. Built vectors go through the embedding cache, so unchanged text is never
 encoded again.
 """

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -53,6 +53,8 @@ class IngestReport:
     chunks: int = 0
     embedded: int = 0
     seconds: float = 0.0
+    first_version: str | None = None  # deferred sentence vectors: the passages-only version served meanwhile
+    first_seconds: float | None = None  # when that version was published (the wait before answers)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -64,6 +66,8 @@ class IngestReport:
             f"updated {len(self.updated)}, unchanged {len(self.unchanged)}, removed {len(self.removed)}, "
             f"duplicates {len(self.duplicates)}, skipped files {len(self.skipped)}; "
             f"embedded {self.embedded} new chunks in {self.seconds:.1f}s"
+            + (f" (served from {self.first_version} after {self.first_seconds:.1f}s, before its sentence vectors)"
+               if self.first_version and self.first_seconds is not None else "")
         )
 
 
@@ -139,16 +143,24 @@ class Prepared:
     embedded: int
     sentences: SentenceTable | None  # None: sentence vectors are encoded when a question needs them
     sentences_embedded: int = 0
+    deferred: bool = False  # sentence vectors left for a second version of the same build
 
 
 def chunking_config(settings: Settings) -> ChunkingConfig:
     return ChunkingConfig(settings.chunking.words, settings.chunking.max_words, settings.chunking.overlap_sentences)
 
 
+SentenceMode = Literal["deferred", "separate", "on_demand", "pooled"]
+
+
 def prepare(
-    articles: list[Article], settings: Settings, cache_path: Path, progress: Progress | None = None
+    articles: list[Article], settings: Settings, cache_path: Path, progress: Progress | None = None,
+    sentences: SentenceMode | None = None,
 ) -> Prepared:
-    """Chunk, tokenise and embed articles; unchanged articles come from the chunk and embedding caches."""
+    """Chunk, tokenise and embed articles; unchanged articles come from the chunk and embedding caches.
+
+    ``sentences``: how sentence vectors are made (default: the setting). Deferred ones are encoded here when
+    the cache lacks at most ``deferred_inline_sentences`` of them, else left out (``Prepared.deferred``)."""
     chunking = chunking_config(settings)
     pieces_cache = ChunkCache(cache_path.with_name(CHUNK_CACHE), json.dumps(asdict(chunking), sort_keys=True))
     keys = [pieces_cache.key(a) for a in articles]
@@ -172,15 +184,21 @@ def prepare(
     embedder = get_embedder(settings.embedding.model, settings.threads, settings.embedding.coalesce_max_texts)
     cache = EmbeddingCache(cache_path, embedder.model_id, embedder.dimension)
     count = _counter("embedding", len(embed_texts), progress)
-    mode = settings.embedding.sentence_vectors
+    mode = sentences or settings.embedding.sentence_vectors
+    groups = chunk_sentence_groups({a.id: a for a in articles}, chunks)
+    rows = [row for group in groups for row in group]
+    texts = {a.id: a.text for a in articles}
+    sentence_texts = [texts[article_id][start:end] for article_id, start, end in rows]
+    deferred = False
+    if mode == "deferred":
+        deferred = cache.missing(sentence_texts) > settings.embedding.deferred_inline_sentences
+        mode = "on_demand" if deferred else "separate"
     with embedding_executor(settings) as encode_batches:
         if mode == "on_demand":
             vectors, embedded = cache.embed(embedder, embed_texts, settings.embedding.batch_size, count,
                                             encode_batches)
             table, sentences_embedded = None, 0
         else:
-            groups = chunk_sentence_groups({a.id: a for a in articles}, chunks)
-            rows = [row for group in groups for row in group]
             if mode == "pooled" and encode_batches is None:
                 spans = [_spans_in(text, chunk, group) for text, chunk, group in zip(embed_texts, chunks, groups,
                                                                                      strict=True)]
@@ -188,8 +206,6 @@ def prepare(
                     embedder, embed_texts, spans, settings.embedding.batch_size, count)
                 sentence_vectors = np.vstack([np.zeros((0, embedder.dimension), dtype=np.float32), *pooled])
             else:
-                texts = {a.id: a.text for a in articles}
-                sentence_texts = [texts[article_id][start:end] for article_id, start, end in rows]
                 vectors, embedded = cache.embed(embedder, embed_texts, settings.embedding.batch_size, count,
                                                 encode_batches)
                 sentence_vectors, sentences_embedded = cache.embed(
@@ -197,7 +213,13 @@ def prepare(
                     _counter("sentences", len(sentence_texts), progress), encode_batches)
             table = build_table(rows, sentence_vectors)
     pieces_cache.put_many(fresh)
-    return Prepared(chunks, vectors, lexical_tokens, embedder.model_id, embedded, table, sentences_embedded)
+    return Prepared(chunks, vectors, lexical_tokens, embedder.model_id, embedded, table, sentences_embedded, deferred)
+
+
+def stored_sentences(settings: Settings) -> SentenceMode:
+    """What a complete version holds: deferred sentence vectors end as separately encoded ones."""
+    mode = settings.embedding.sentence_vectors
+    return "separate" if mode == "deferred" else mode
 
 
 def _spans_in(embedded: str, chunk: Chunk, sentences: list[tuple[str, int, int]]) -> list[tuple[int, int]]:
@@ -228,8 +250,14 @@ def build_snapshot(
     settings: Settings,
     progress: Progress | None = None,
     force: bool = False,
+    on_first_version: Callable[[str], object] | None = None,
 ) -> IngestReport:
-    """Read ``articles_dir`` and publish a new snapshot into ``data_dir`` if anything changed."""
+    """Read ``articles_dir`` and publish a new snapshot into ``data_dir`` if anything changed.
+
+    With deferred sentence vectors and more sentences to encode than ``deferred_inline_sentences``, the
+    passages are published first (``on_first_version`` is told, so a service can serve it) and the same
+    index with its sentence vectors after; a stop in between leaves that first version, and the next build
+    completes it."""
     started = time.perf_counter()
     report = IngestReport(version=None, published=False)
     scan = scan_folder(articles_dir)
@@ -239,7 +267,7 @@ def build_snapshot(
     tombstones = read_tombstones(data_dir)
     raws = [r for r in scan.documents + fetched.documents if r.key not in tombstones]
     config_stamp = {"chunking": asdict(chunking_config(settings)), "embedding_model": settings.embedding.model,
-                    "sentence_vectors": settings.embedding.sentence_vectors, "layout": SNAPSHOT_LAYOUT,
+                    "sentence_vectors": stored_sentences(settings), "layout": SNAPSHOT_LAYOUT,
                     "analyzer": ANALYZER_VERSION}
 
     backend = backend_for(settings, data_dir)
@@ -282,9 +310,8 @@ def build_snapshot(
             report.seconds = time.perf_counter() - started
             return report
 
-        with index_writes(data_dir, "the embedding and chunk caches", (OSError, sqlite3.Error)):
-            prepared = prepare(articles, settings, data_dir / "embeddings.sqlite", progress)
-        report.chunks, report.embedded = len(prepared.chunks), prepared.embedded
+        cache_path = data_dir / "embeddings.sqlite"
+        sources = {"articles_dir": str(articles_dir), "feed_pages": len(fetched.documents)}
         delay = settings.index.fault_delay_ms / 1000
 
         def hook(step: str) -> None:
@@ -293,13 +320,29 @@ def build_snapshot(
             if delay:
                 time.sleep(delay)
 
-        report.version = backend.publish(
-            articles, prepared.chunks, prepared.vectors, prepared.lexical_tokens, prepared.model_id,
-            sentences=prepared.sentences,
-            extra={"build": config_stamp,
-                   "sources": {"articles_dir": str(articles_dir), "feed_pages": len(fetched.documents)}},
-            hook=hook,
-        )
+        def publish(prepared: Prepared, stamp: dict[str, Any]) -> str:
+            return backend.publish(articles, prepared.chunks, prepared.vectors, prepared.lexical_tokens,
+                                   prepared.model_id, sentences=prepared.sentences,
+                                   extra={"build": stamp, "sources": sources}, hook=hook)
+
+        caches = ("the embedding and chunk caches", (OSError, sqlite3.Error))
+        with index_writes(data_dir, *caches):
+            prepared = prepare(articles, settings, cache_path, progress)
+        report.embedded = prepared.embedded
+        pending = {**config_stamp, "sentences_pending": True}
+        completes = prev_manifest.get("build") == pending and not (report.added or report.updated or report.removed)
+        if prepared.deferred and not completes:
+            report.first_version = publish(prepared, pending)
+            report.first_seconds = time.perf_counter() - started
+            log.info("ingest: serving %s while its sentence vectors are encoded", report.first_version)
+            if on_first_version:
+                on_first_version(report.first_version)
+        if prepared.deferred:
+            with index_writes(data_dir, *caches):
+                prepared = prepare(articles, settings, cache_path, progress, sentences="separate")
+            report.embedded += prepared.embedded
+        report.chunks = len(prepared.chunks)
+        report.version = publish(prepared, config_stamp)
         report.published = True
     report.seconds = time.perf_counter() - started
     log.info("ingest: %s", report.summary())

@@ -215,7 +215,8 @@ class IndexState:
             self.jobs.report(job["id"], stage, done, total)
 
         try:
-            report = build_snapshot(self.settings.articles_dir, self.settings.data_dir, self.settings, progress)
+            report = build_snapshot(self.settings.articles_dir, self.settings.data_dir, self.settings, progress,
+                                    on_first_version=lambda _version: self.reload())
         except EmptyCorpusError:
             self.no_articles = not self.ready
             raise

@@ -1,5 +1,5 @@
-"""Sentence vectors: computed at ingest and stored with the index (separate, the default, or pooled), or encoded
-when a question needs them (on demand), and either way never encoded twice."""
+"""Sentence vectors: computed at ingest and stored with the index (deferred, the default, separate or pooled),
+or encoded when a question needs them (on demand), and either way never encoded twice."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from index.backends.local import LocalBackend
 from index.embedding import Embedder, MiniLMEmbedder, Spans
 from index.retriever import HybridRetriever, RetrievalConfig, ScoredChunk
 from index.sentences import SENTENCES_FILE, SentenceTable, chunk_sentence_groups, chunk_sentences
+from index.snapshot import Snapshot
 from ingest.chunking import embedding_text
 from ingest.pipeline import build_snapshot
 from qa.evidence import EvidenceStage, TermWeights
@@ -52,7 +53,7 @@ def test_an_on_demand_build_encodes_its_passages_only(on_demand: tuple[IndexSnap
 def test_a_default_build_holds_a_vector_for_every_chunk_sentence(seed_index: SeedIndex, embedder: Embedder) -> None:
     snapshot = seed_index.snapshot
     table = snapshot.sentences
-    assert seed_index.settings.embedding.sentence_vectors == "separate"
+    assert seed_index.settings.embedding.sentence_vectors == "deferred"
     assert table is not None and snapshot.manifest["counts"]["sentences"] == len(table)
     rows = chunk_sentences(snapshot.articles, snapshot.chunks)
     assert len(rows) == len(table)
@@ -69,6 +70,71 @@ def test_switching_the_setting_rebuilds_once(tmp_path: Path, seed_index: SeedInd
     assert build_snapshot(articles, data, settings).published
     assert LocalBackend(data).load_latest()[0].sentences is None
     assert not build_snapshot(articles, data, settings).published
+
+
+NEW_ARTICLE = ("Rowing club wins the river cup\n\nThe university rowing club won the river cup on Saturday. "
+               "Eight crews raced over two kilometres. The club's coach, Mei Ling Chan, has trained crews for "
+               "twelve years. The cup returns to the boathouse on Monday.\n")
+
+
+def _deferring(root: Path, seed_index: SeedIndex, **extra: object) -> tuple[Path, Path, object]:
+    """The seed articles and caches plus one article whose sentences the cache lacks, built deferred."""
+    articles, data = copy_seed(seed_index, root)
+    (articles / "rowing.txt").write_text(NEW_ARTICLE)
+    return articles, data, make_settings(articles, data, embedding_deferred_inline_sentences=0, **extra)
+
+
+def test_a_deferred_build_serves_its_passages_first_then_every_sentence_vector(
+        tmp_path: Path, seed_index: SeedIndex, embedder: Embedder) -> None:
+    articles, data, settings = _deferring(tmp_path, seed_index)
+    served: list[IndexSnapshot] = []
+    report = build_snapshot(articles, data, settings,  # type: ignore[arg-type]
+                            on_first_version=lambda v: served.append(LocalBackend(data).load(v)))
+    assert report.published and report.first_version is not None and report.first_seconds is not None
+    assert [s.version for s in served] == [report.first_version] and served[0].sentences is None
+    assert served[0].manifest["build"]["sentences_pending"] is True
+    final = LocalBackend(data).load_latest()[0]
+    assert final.version == report.version != report.first_version
+    assert "sentences_pending" not in final.manifest["build"]
+    assert [c.start for c in final.chunks] == [c.start for c in served[0].chunks]
+    assert isinstance(final, Snapshot) and isinstance(served[0], Snapshot)
+    assert np.array_equal(final.dense.reconstruct_n(0, final.dense.ntotal),
+                          served[0].dense.reconstruct_n(0, served[0].dense.ntotal))
+    rows = chunk_sentences(final.articles, final.chunks)
+    assert final.sentences is not None and len(final.sentences) == len(rows)
+    rowing = [r for r in rows if "rowing" in r[0]]
+    article_id, start, end = rowing[2]
+    vector = final.sentences.vector(article_id, start, end)
+    expected = embedder.encode([final.articles[article_id].text[start:end]])[0]
+    assert vector is not None and float(vector @ expected) > 0.999
+    assert not build_snapshot(articles, data, settings).published  # type: ignore[arg-type]
+
+
+def test_a_build_stopped_before_its_sentence_vectors_is_completed_by_the_next(
+        tmp_path: Path, seed_index: SeedIndex) -> None:
+    articles, data, settings = _deferring(tmp_path, seed_index)
+
+    def stop_at_sentences(stage: str, done: int, total: int) -> None:
+        if stage == "sentences" and done < total:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        build_snapshot(articles, data, settings, stop_at_sentences)  # type: ignore[arg-type]
+    first = LocalBackend(data).load_latest()[0]
+    assert first.sentences is None and any("rowing" in a for a in first.articles)
+    report = build_snapshot(articles, data, settings)  # type: ignore[arg-type]
+    assert report.published and report.first_version is None  # the pending version is completed, not repeated
+    assert LocalBackend(data).load_latest()[0].sentences is not None
+
+
+def test_a_small_deferred_build_publishes_once_with_its_sentences(tmp_path: Path, seed_index: SeedIndex) -> None:
+    articles, data = copy_seed(seed_index, tmp_path)
+    (articles / "rowing.txt").write_text(NEW_ARTICLE)
+    report = build_snapshot(articles, data, make_settings(articles, data))
+    assert report.published and report.first_version is None
+    assert LocalBackend(data).load_latest()[0].sentences is not None
+    separate = make_settings(articles, data, embedding_sentence_vectors="separate")
+    assert not build_snapshot(articles, data, separate).published  # the same stored index: no rebuild
 
 
 def test_pooled_sentence_vectors_come_from_their_chunks_pass(tmp_path: Path, seed_index: SeedIndex,
