@@ -28,8 +28,8 @@ from core.config import Settings
 from evaluation import metrics as m
 from evaluation.datasets import OFFICE, Dataset, EvalQuestion
 from evaluation.datasets import load as load_dataset
-from qa.generation.local_server import LocalServer
-from qa.generation.models import resolve
+from qa.generation.local_server import start_server
+from qa.generation.models import cache_dir, resolve
 
 WORKER = ROOT / "bench" / "peers" / "run_rag.py"
 
@@ -72,7 +72,8 @@ def txtai_answers(dataset: Dataset, python: Path, settings: Settings, work: Path
     (work / "documents.jsonl").write_text("".join(json.dumps(d) + "\n" for d in docs), encoding="utf-8")
     questions = [{"id": q.id, "question": q.question, "as_of": q.as_of} for q, _ in asked(dataset)]
     (work / "questions.jsonl").write_text("".join(json.dumps(q) + "\n" for q in questions), encoding="utf-8")
-    server = LocalServer(str(resolve(settings.generator.model)), settings.generator.ctx, settings.generator.threads)
+    server = start_server(str(resolve(settings.generator.model)), cache_dir(), settings.generator.runtime,
+                          settings.generator.ctx, settings.generator.threads)
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
     try:
         subprocess.run([str(python), str(WORKER), "--work", str(work), "--base-url", server.base_url,

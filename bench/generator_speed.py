@@ -6,6 +6,10 @@ the time to the answer, and the ratio to the first model. The machine is shared,
 mean much.
 
     .venv/bin/python -m bench.generator_speed --models qwen2.5-0.5b qwen2.5-0.5b-q4_k_m --rounds 5
+    .venv/bin/python -m bench.generator_speed --models qwen2.5-0.5b@in_process qwen2.5-0.5b@native
+
+A model may name its runtime after an ``@`` (``in_process``: the prebuilt wheel; ``native``: llama-server built
+for this CPU by scripts/build_llama_server.py; default ``auto``).
 """
 
 from __future__ import annotations
@@ -13,12 +17,13 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+from typing import cast
 
 from qa.generation.base import finish
 from qa.generation.chat_server import ChatServerGenerator
 from qa.generation.constraint import SpanConstraint
-from qa.generation.local_server import LocalServer
-from qa.generation.models import resolve
+from qa.generation.local_server import ModelServer, Runtime, start_server
+from qa.generation.models import cache_dir, resolve
 from qa.generation.prompts import PromptPassage, reading_messages
 from qa.records import SpanGeneration
 
@@ -41,13 +46,19 @@ QUESTIONS = ["How much will the harbour bridge cost?", "Who is the museum's new 
              "Where did Ann Lee work before?", "How many prints were surveyed?", "When did road work begin?"]
 
 
+def _start(entry: str, threads: int) -> ModelServer:
+    model, _, runtime = entry.partition("@")
+    chosen = cast(Runtime, runtime or "auto")
+    return start_server(str(resolve(model)), cache_dir(), chosen, 4096, threads)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", nargs="+", default=["qwen2.5-0.5b", "qwen2.5-0.5b-q4_k_m"])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
-    servers = {m: LocalServer(str(resolve(m)), 4096, args.threads) for m in args.models}
+    servers = {m: _start(m, args.threads) for m in args.models}
     clients = {m: ChatServerGenerator(s.base_url) for m, s in servers.items()}
     bodies = [" ".join(p.body.split()) for p in PASSAGES]
     runs: dict[str, list[SpanGeneration]] = {m: [] for m in args.models}
@@ -64,7 +75,8 @@ def main() -> None:
     for model, results in runs.items():
         seconds = statistics.median(g.seconds for g in results)
         fresh = statistics.median(g.prompt_tokens - g.cached_tokens for g in results)
-        print(json.dumps({"model": model, "answers": len(results), "seconds_p50": round(seconds, 3),
+        print(json.dumps({"model": model, "runtime": type(servers[model]).__name__, "answers": len(results),
+                          "seconds_p50": round(seconds, 3),
                           "first_token_p50": round(statistics.median(g.first_token_seconds for g in results), 3),
                           "new_prompt_tokens_p50": fresh, "prompt_tokens_p50": statistics.median(
                               g.prompt_tokens for g in results),

@@ -306,8 +306,8 @@ def cmd_model_server(args: argparse.Namespace) -> int:
     import signal
     import threading
 
-    from qa.generation.local_server import LocalServer, runtime_installed
-    from qa.generation.models import resolve
+    from qa.generation.local_server import runtime_installed, start_server
+    from qa.generation.models import cache_dir, resolve
 
     settings = _settings(args)
     if not runtime_installed():
@@ -320,9 +320,14 @@ def cmd_model_server(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     key = settings.generator.api_key.get_secret_value() if settings.generator.api_key else None
-    server = LocalServer(str(path), settings.generator.ctx, settings.generator.threads, args.host, args.port,
-                         (key,) if key else ())
-    print(f"article-qa model server: {server.base_url}/v1 ({path.name})", file=sys.stderr, flush=True)
+    try:
+        server = start_server(str(path), cache_dir(), settings.generator.runtime, settings.generator.ctx,
+                              settings.generator.threads, args.host, args.port, (key,) if key else ())
+    except ArticleQAError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    runtime = type(server).__name__
+    print(f"article-qa model server: {server.base_url}/v1 ({path.name}, {runtime})", file=sys.stderr, flush=True)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

@@ -19,7 +19,7 @@ from core.errors import GeneratorUnavailableError as ModelUnavailableError
 from index.fsutil import sha256_file
 from qa.generation.base import Generator
 from qa.generation.chat_server import ChatServerGenerator
-from qa.generation.local_server import LocalServer, runtime_installed
+from qa.generation.local_server import Runtime, runtime_installed, start_server
 from qa.generation.requantize import requantize_q4_0
 
 
@@ -143,16 +143,17 @@ class GeneratorSpec:
     grammar: bool = True
     n_ctx: int = 4096
     threads: int = 2
+    runtime: Runtime = "auto"
 
     @classmethod
     def from_settings(cls, settings: Settings) -> GeneratorSpec:
         key = settings.generator.api_key.get_secret_value() if settings.generator.api_key else None
         return cls(settings.generator.model, settings.generator.url or None, key, settings.generator.grammar,
-                   settings.generator.ctx, settings.generator.threads)
+                   settings.generator.ctx, settings.generator.threads, settings.generator.runtime)
 
 
 def generator_installed(spec: GeneratorSpec) -> bool:
-    """A remote server needs nothing local; the local runtime is the ``xllamacpp`` wheel."""
+    """A remote server needs nothing local; the local runtime comes with the ``xllamacpp`` wheel."""
     return spec.url is not None or runtime_installed()
 
 
@@ -161,9 +162,7 @@ def get_generator(spec: GeneratorSpec) -> Generator:
     """One loaded model (or one client of a remote server) per spec; loading takes seconds and hundreds of MB."""
     if spec.url is not None:
         return ChatServerGenerator(spec.url, spec.model, spec.api_key, spec.grammar)
-    if not runtime_installed():
-        raise ModelUnavailableError("the local generator needs xllamacpp; run scripts/install.sh")
-    server = LocalServer(str(resolve(spec.model)), spec.n_ctx, spec.threads)
+    server = start_server(str(resolve(spec.model)), cache_dir(), spec.runtime, spec.n_ctx, spec.threads)
     return ChatServerGenerator(server.base_url, "", None, grammar=True, owner=server)
 
 
