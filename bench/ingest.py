@@ -35,7 +35,8 @@ def _article(name: str) -> str:
 
 def _step(report: IngestReport) -> dict[str, Any]:
     return {"seconds": round(report.seconds, 2), "articles": report.articles, "chunks": report.chunks,
-            "embedded": report.embedded, "published": report.published, "added": report.added}
+            "embedded": report.embedded, "published": report.published, "added": report.added,
+            "first_version_seconds": None if report.first_seconds is None else round(report.first_seconds, 2)}
 
 
 def embedder_alone(data: Path, settings: Settings) -> dict[str, Any]:
@@ -105,9 +106,12 @@ def main() -> None:
                              "chunks_per_s": round(scratch.chunks / scratch.seconds, 1)}
         result["scratch"].pop("added")
         if args.embedder_alone:
-            result["embedder_alone"] = embedder_alone(data, settings)
+            alone = result["embedder_alone"] = embedder_alone(data, settings)
             result["scratch"]["vs_embedder_alone"] = round(
-                result["scratch"]["chunks_per_s"] / result["embedder_alone"]["chunks_per_s"], 3)
+                result["scratch"]["chunks_per_s"] / alone["chunks_per_s"], 3)
+            if scratch.first_seconds is not None:  # deferred sentence vectors: when answers began
+                result["scratch"]["first_version_vs_embedder_alone"] = round(
+                    scratch.first_seconds / alone["seconds"], 3)
 
     unchanged = build_snapshot(folder, data, settings)
     result["unchanged"] = {k: v for k, v in _step(unchanged).items() if k != "added"}
