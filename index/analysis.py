@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+import opencc
 import Stemmer
 
-from core.text import HAN, words
+from core.text import HAN, has_han, words
 
 STOPWORDS = frozenset(
     """a an and are as at be been being but by can could did do does doing for from had has have having he her
@@ -24,7 +25,11 @@ _SPELLING = {
     "recognised": "recognized", "paediatric": "pediatric", "paediatrics": "pediatrics",
 }
 _stemmer = Stemmer.Stemmer("english")
-ANALYZER_VERSION = 2  # what ``lexical_terms`` emits; 2: Han character bigrams. A change re-tokenises the index.
+ANALYZER_VERSION = 3  # what ``lexical_terms`` emits; 2: Han bigrams, 3: one script. A change re-tokenises the index.
+# Chinese in either script is matched in Simplified: OpenCC's Hong Kong (and standard) Traditional to Simplified
+# table, so "論壇" (a Hong Kong article) and "论坛" (a reader's question) are one term, and so are "衞" and "卫".
+SCRIPT_FOLDING = "hk2s"
+_folding = opencc.OpenCC(SCRIPT_FOLDING)
 
 
 @lru_cache(maxsize=200_000)
@@ -32,9 +37,14 @@ def stem(word: str) -> str:
     return _stemmer.stemWord(_SPELLING.get(word, word))
 
 
+def fold_script(text: str) -> str:
+    """``text`` with its Traditional Chinese in Simplified (text without Han characters is returned as it is)."""
+    return _folding.convert(text) if has_han(text) else text
+
+
 def analyze(text: str) -> list[str]:
-    """Lower-cased, stop-word-free, stemmed tokens."""
-    return [stem(w) for w in words(text) if w not in STOPWORDS]
+    """Lower-cased, stop-word-free, stemmed tokens; Chinese in Simplified script."""
+    return [stem(w) for w in words(fold_script(text)) if w not in STOPWORDS]
 
 
 def lexical_terms(text: str) -> list[str]:

@@ -1,4 +1,5 @@
-"""The lexical analyser: English words stemmed; Chinese as characters plus adjacent-character bigrams."""
+"""The lexical analyser: English words stemmed; Chinese, in Simplified script, as characters plus adjacent-character
+bigrams."""
 
 from __future__ import annotations
 
@@ -15,3 +16,11 @@ def test_chinese_terms_hold_characters_and_their_bigrams() -> None:
     assert terms[:5] == ["护", "理", "学", "院", "polyu"]
     assert set(terms[5:]) == {"护理", "理学", "学院"}
     assert ANALYZER_VERSION >= 2
+
+
+def test_traditional_and_simplified_chinese_are_one_term() -> None:
+    """A reader who types Simplified finds a Hong Kong article written in Traditional, and the reverse."""
+    assert lexical_terms("大灣區健康科技論壇") == lexical_terms("大湾区健康科技论坛")
+    assert "卫生" in lexical_terms("深圳市衞生健康委員會")  # the Hong Kong variant 衞 folds too
+    assert analyze("Forum 論壇") == ["forum", "论", "坛"]
+    assert ANALYZER_VERSION >= 3  # noqa: PLR2004 - the folding's analyser version

@@ -1,10 +1,16 @@
 from __future__ import annotations
 
+import shutil
 from datetime import date
+from pathlib import Path
 
+from index.backends.local import LocalBackend
 from index.embedding import Embedder
 from index.retriever import HybridRetriever, RetrievalConfig, SearchFilters
-from tests.conftest import SeedIndex
+from ingest.pipeline import build_snapshot
+from tests.conftest import SeedIndex, make_settings
+
+ZH_ARTICLES = Path(__file__).resolve().parents[1] / "fixtures" / "zh"
 
 
 def _retriever(seed_index: SeedIndex, embedder: Embedder) -> HybridRetriever:
@@ -28,3 +34,22 @@ def test_date_and_source_filters(seed_index: SeedIndex, embedder: Embedder) -> N
     assert source and {h.article.source for h in source} == {"pkuhsc-manchester-joint-webinar.txt"}
     none = retriever.search("medical", 10, SearchFilters(published_after=date(2030, 1, 1))).hits
     assert none == []
+
+
+def test_a_question_in_simplified_finds_the_article_in_traditional(tmp_path: Path, seed_index: SeedIndex,
+                                                                   embedder: Embedder) -> None:
+    """The Hong Kong forum article is in Traditional script; a reader asks in Simplified (and the reverse)."""
+    articles = tmp_path / "articles"
+    shutil.copytree(seed_index.articles_dir, articles)
+    for article in ZH_ARTICLES.glob("*.txt"):
+        shutil.copy(article, articles / article.name)
+    settings = make_settings(articles, tmp_path / "data")
+    build_snapshot(articles, settings.data_dir, settings)
+    retriever = HybridRetriever(LocalBackend(settings.data_dir).load_latest()[0], embedder, RetrievalConfig())
+    for simplified, traditional, article in (
+            ("大湾区健康科技论坛有多少人参加？", "大灣區健康科技論壇有多少人參加？", "polyu-bay-area-health-forum"),
+            ("临床模拟教学中心配备了多少台高仿真模拟人？", "臨床模擬教學中心配備了多少台高仿真模擬人？",
+             "pkuhsc-nursing-simulation-center")):
+        ours, theirs = retriever.search(simplified, 3).hits, retriever.search(traditional, 3).hits
+        assert ours[0].article.id == theirs[0].article.id == article
+        assert ours[0].lexical_score is not None and ours[0].lexical_score == theirs[0].lexical_score
