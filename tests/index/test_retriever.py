@@ -46,10 +46,10 @@ def test_a_question_in_simplified_finds_the_article_in_traditional(tmp_path: Pat
     settings = make_settings(articles, tmp_path / "data")
     build_snapshot(articles, settings.data_dir, settings)
     retriever = HybridRetriever(LocalBackend(settings.data_dir).load_latest()[0], embedder, RetrievalConfig())
-    for simplified, traditional, article in (
+    for simplified, traditional, wanted in (
             ("大湾区健康科技论坛有多少人参加？", "大灣區健康科技論壇有多少人參加？", "polyu-bay-area-health-forum"),
             ("临床模拟教学中心配备了多少台高仿真模拟人？", "臨床模擬教學中心配備了多少台高仿真模擬人？",
              "pkuhsc-nursing-simulation-center")):
         ours, theirs = retriever.search(simplified, 3).hits, retriever.search(traditional, 3).hits
-        assert ours[0].article.id == theirs[0].article.id == article
+        assert ours[0].article.id == theirs[0].article.id == wanted
         assert ours[0].lexical_score is not None and ours[0].lexical_score == theirs[0].lexical_score
