@@ -96,6 +96,10 @@ class RetrievalSettings(_Group):
     recency_half_life_days: float | None = Field(
         7.0, description="With an as_of day, prefer articles this many days old or newer (unset: only when asked).")
     recency_weight: float = Field(2.0, description="How strongly a date preference lifts matching articles.")
+    other_language_passages: int = Field(
+        1, description="With a multilingual embedder and articles in both Chinese and English, this many of the "
+                       "best dense passages in the language the question is not in are always retrieved (BM25 "
+                       "matches only its own language, so fusion would drop them); 0: off.")
     default_top_k: int = 5
     max_top_k: int = 50
 

@@ -23,6 +23,18 @@ def has_han(text: str) -> bool:
     return HAN.search(text) is not None
 
 
+CHINESE_SHARE = 0.3  # a text is written in Chinese when at least this share of its letters are Han characters
+LANGUAGE_SAMPLE = 2000  # characters of a long text read to tell its language
+_LETTER = re.compile(r"[^\W\d_]")
+
+
+def is_chinese(text: str) -> bool:
+    """Whether ``text`` is written in Chinese, not merely naming something in it ("the 理大 campus")."""
+    sample = text[:LANGUAGE_SAMPLE]
+    letters = len(_LETTER.findall(sample))
+    return letters > 0 and len(HAN.findall(sample)) >= CHINESE_SHARE * letters
+
+
 _ZH_DAY = r"(?:[12]\d|3[01]|0?[1-9])"
 _ZH_MONTH = r"(?:1[0-2]|0?[1-9])"
 ZH_DATE = re.compile(  # "2024年5月20日"

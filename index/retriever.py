@@ -9,6 +9,7 @@ import numpy as np
 
 from core.config import RetrievalSettings
 from core.documents import Article, Chunk
+from core.text import is_chinese
 from index.analysis import lexical_terms
 from index.backends.base import IndexSnapshot, SearchFilters, TermStats
 from index.embedding import Embedder
@@ -44,11 +45,13 @@ class RetrievalConfig:
     dense_weight: float = 1.0
     lexical_weight: float = 1.0
     fusion: str = "rrf"
+    other_language: int = 1  # dense passages always kept from the question's other language (multilingual model)
 
     @classmethod
     def of(cls, settings: RetrievalSettings) -> RetrievalConfig:
         """The search part of the retrieval settings."""
-        return cls(settings.candidates, settings.rrf_k, settings.dense_weight, settings.lexical_weight, settings.fusion)
+        return cls(settings.candidates, settings.rrf_k, settings.dense_weight, settings.lexical_weight, settings.fusion,
+                   settings.other_language_passages)
 
 
 @dataclass(frozen=True)
@@ -104,13 +107,36 @@ class HybridRetriever:
         self.snapshot = snapshot
         self.embedder = embedder
         self.config = config
+        chinese = {a.id: is_chinese(a.text) for a in snapshot.articles.values()}
+        self.chinese = np.array([chinese.get(c.article_id, False) for c in snapshot.chunks], dtype=bool)
+        self.mixed = bool(self.chinese.any() and not self.chinese.all())
 
     def term_stats(self) -> TermStats:
         """The index's BM25 document frequencies (vocabulary, frequency per term, chunk count) for IDF weights."""
         return self.snapshot.term_stats()
 
+    def _other_language(self, best: list[int], dense: dict[int, float], query: str, within: int) -> list[int]:
+        """``best`` with the best dense passages in the language the question is not in placed within the first
+        ``within``: a multilingual embedder finds them, but BM25 matches only the question's own language, so
+        fusion would rank them below every passage that merely shares the question's words."""
+        wanted = self.config.other_language if self.embedder.multilingual and self.mixed else 0
+        if not wanted or not best:
+            return best
+        own = is_chinese(query)
+        within = min(within, len(best))
+        others = [i for i in sorted(dense, key=lambda i: -dense[i]) if self.chinese[i] != own][:wanted]
+        missing = [i for i in others if i not in best[:within]]
+        if not missing:
+            return best
+        keep = [i for i in best if i not in missing]
+        place = max(0, within - len(missing))
+        return (keep[:place] + missing + keep[place:])[:len(best)]
+
     def search(self, query: str, k: int, filters: SearchFilters | None = None,
-               prefer: DatePreference | None = None, query_vector: np.ndarray | None = None) -> SearchResult:
+               prefer: DatePreference | None = None, query_vector: np.ndarray | None = None,
+               reserve_by: int | None = None) -> SearchResult:
+        """The ``k`` best passages; ``reserve_by``: where a passage kept for the other language must rank at the
+        latest (by default within ``k``)."""
         snap = self.snapshot
         qvec = self.embedder.encode_query(query) if query_vector is None else query_vector
         if not snap.chunks:
@@ -122,7 +148,7 @@ class HybridRetriever:
             ids = np.fromiter(fused, dtype=np.int64)
             factors = prefer.factors(snap.chunk_dates[ids])
             fused = {int(i): fused[int(i)] * float(f) for i, f in zip(ids, factors, strict=True)}
-        best = sorted(fused, key=lambda i: -fused[i])[:k]
+        best = self._other_language(sorted(fused, key=lambda i: -fused[i])[:k], dense, query, reserve_by or k)
         hits = [
             ScoredChunk(
                 chunk=snap.chunks[i], article=snap.articles[snap.chunks[i].article_id], score=fused[i],

@@ -17,7 +17,7 @@ from functools import lru_cache
 import numpy as np
 
 from core.documents import Article
-from core.text import sentence_spans
+from core.text import is_chinese, sentence_spans
 from index.analysis import analyze
 from index.retriever import ScoredChunk
 from index.sentences import SentenceTable
@@ -82,6 +82,15 @@ class TermWeights:
         return got / total if total else 0.0
 
 
+@lru_cache(maxsize=4096)
+def _chinese_text(text: str) -> bool:
+    return is_chinese(text)
+
+
+def _article_chinese(article: Article) -> bool:
+    return _chinese_text(article.text)
+
+
 @lru_cache(maxsize=100_000)
 def _zipf(word: str) -> float:
     from wordfreq import zipf_frequency
@@ -96,11 +105,12 @@ class EvidenceStage:
     """Scores the sentences of the top passages, re-ranks the passages and cuts the generator's windows."""
 
     def __init__(self, weights: TermWeights, encode: Encode, config: EvidenceConfig | None = None,
-                 sentences: SentenceTable | None = None) -> None:
+                 sentences: SentenceTable | None = None, cross_language: bool = False) -> None:
         self.weights = weights
         self.encode = encode
         self.config = config or weights.config
         self.table = sentences
+        self.cross_language = cross_language  # the sentence vectors place a question near another language's text
         self._remembered: OrderedDict[tuple[str, int, int], np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -132,7 +142,17 @@ class EvidenceStage:
     def run(self, query: Query, retrieved: Retrieved) -> EvidenceSet:
         sentences = self.sentences(query.analysis, list(retrieved.hits), retrieved.query_vector)
         hits = rerank(list(retrieved.hits), sentences, self.config)
-        return EvidenceSet(tuple(sentences), tuple(hits), tuple(self.windows(sentences)))
+        other = self._other_language(query.analysis)
+        return EvidenceSet(tuple(sentences), tuple(hits), tuple(self.windows(sentences, other)))
+
+    def _other_language(self, question: QuestionAnalysis) -> Callable[[Article], bool] | None:
+        """Tells an article in the language the question is not in, where the sentence vectors can rank its
+        sentences (a multilingual model): their words never cover the question's, so only dense similarity
+        speaks for them."""
+        if not self.cross_language:
+            return None
+        own = is_chinese(question.text)
+        return lambda article: _article_chinese(article) != own
 
     def sentences(self, question: QuestionAnalysis, hits: list[ScoredChunk], qvec: np.ndarray) -> list[Evidence]:
         cfg = self.config
@@ -151,20 +171,36 @@ class EvidenceStage:
             return []
         rows.sort(key=lambda r: -(r[3] + cfg.rank_tiebreak / r[0].rank))
         top = rows[:cfg.dense_sentences]
+        other = self._other_language(question)
+        if other is not None:  # the other language's sentences are scored by their vectors alone
+            top += [r for r in rows[cfg.dense_sentences:] if other(r[0].article)][:cfg.dense_sentences]
         dense = self.vectors([(h.article, s, e) for h, s, e, _ in top]) @ qvec
         out = [Evidence(h.article, s, e, h.rank, cov, float(d),
                         cfg.coverage_weight * cov + (1 - cfg.coverage_weight) * float(d) + cfg.rank_bonus / h.rank)
                for (h, s, e, cov), d in zip(top, dense, strict=True)]
         return sorted(out, key=lambda ev: -ev.score)
 
-    def windows(self, evidence: list[Evidence]) -> list[Passage]:
-        """The best sentences with their neighbours, merged when they overlap, within a word budget."""
+    def windows(self, evidence: list[Evidence], other: Callable[[Article], bool] | None = None) -> list[Passage]:
+        """The best sentences with their neighbours, merged when they overlap, within a word budget; with
+        ``other``, the last window goes to the best sentence in the question's other language if none has one."""
+        limit = self.config.window_limit
+        shown = self._windows(evidence, limit)
+        if other is None:
+            return shown
+        foreign = [ev for ev in evidence if other(ev.article)]
+        if not foreign or any(other(p.article) for p in shown):
+            return shown
+        own = self._windows([ev for ev in evidence if not other(ev.article)], limit - 1)
+        last = self._windows([max(foreign, key=lambda ev: ev.dense)], 1)
+        return own + [replace(p, rank=len(own) + 1) for p in last]
+
+    def _windows(self, evidence: list[Evidence], limit: int) -> list[Passage]:
         cfg = self.config
         out: list[Passage] = []
         spans_by_article: dict[str, list[tuple[int, int]]] = {}
         words = 0
         for ev in evidence:
-            if len(out) >= cfg.window_limit:
+            if len(out) >= limit:
                 break
             spans = spans_by_article.setdefault(ev.article.id, sentence_spans(ev.article.text))
             idx = next((i for i, (s, _) in enumerate(spans) if s == ev.start), None)

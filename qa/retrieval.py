@@ -14,5 +14,6 @@ class RetrievalStage:
         self.depth = depth
 
     def run(self, query: Query) -> Retrieved:
-        result = self.retriever.search(query.text, max(query.top_k, self.depth), query.filters, query.prefer)
+        result = self.retriever.search(query.text, max(query.top_k, self.depth), query.filters, query.prefer,
+                                       reserve_by=self.depth)
         return Retrieved(tuple(result.hits), result.query_vector)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from core.text import FULL_DATE, has_han, parse_date, sentence_spans, tokens, words
+from core.text import FULL_DATE, has_han, is_chinese, parse_date, sentence_spans, tokens, words
 
 ZH = ("2024年5月20日，北京大学护理学院临床模拟教学中心在医学部校区正式启用。中心建筑面积3600平方米，"
       "设有46间模拟病房；可容纳400名学生！理大將於2025年1月14日舉行論壇？English follows. Next one.")
@@ -36,3 +36,9 @@ def test_chinese_dates_are_found_and_parsed() -> None:
 
 def test_has_han_tells_chinese_from_english() -> None:
     assert has_han("論壇的主題是甚麼？") and has_han("PKUHSC和曼彻斯特") and not has_han("When was it founded?")
+
+
+def test_a_text_is_chinese_when_it_is_written_in_chinese_not_when_it_names_something_chinese() -> None:
+    assert is_chinese("論壇的主題是甚麼？") and is_chinese("PKUHSC和曼彻斯特大学的联合研究中心是哪一年成立的？")
+    assert not is_chinese("The forum (大灣區健康科技論壇) drew more than 600 experts from Hong Kong and Macao.")
+    assert not is_chinese("When was PolyU's Greater Bay Area health technology forum held?") and not is_chinese("")
