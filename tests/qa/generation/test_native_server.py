@@ -3,6 +3,7 @@ built for, reading as the in-process wheel does, and never outliving the process
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -112,7 +113,7 @@ def test_the_native_server_stops_when_closed_and_when_its_owner_is_killed(tmp_pa
     model = str(resolve("qwen2.5-0.5b"))
     server = NativeServer(BUILT, model, 512)
     started = _guarded(os.getpid())
-    assert len(started) == 2  # noqa: PLR2004 - the guard and the server
+    assert len(started) == 2  # the guard and the server
     server.close()
     assert not any(_alive(pid) for pid in started)
 
@@ -129,7 +130,7 @@ def test_the_native_server_stops_when_closed_and_when_its_owner_is_killed(tmp_pa
             time.sleep(0.2)
         assert ready.exists(), "the owner did not start its server"
         theirs = _guarded(owner.pid)
-        assert len(theirs) == 2  # noqa: PLR2004 - the guard and the server
+        assert len(theirs) == 2  # the guard and the server
         owner.kill()  # no atexit runs: only the guard can stop the server
         owner.wait()
         deadline = time.monotonic() + 15
@@ -148,3 +149,14 @@ def _alive(pid: int) -> bool:
         return False
     state = Path(f"/proc/{pid}/stat").read_text().split()[2] if Path(f"/proc/{pid}/stat").exists() else "X"
     return state not in ("Z", "X")
+
+
+def test_the_build_names_its_instruction_sets_and_nothing_that_needs_the_network() -> None:
+    spec = importlib.util.spec_from_file_location("build_llama_server", ROOT / "scripts" / "build_llama_server.py")
+    assert spec is not None and spec.loader is not None
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    options = set(script.cmake_options(("GGML_AVX512", "GGML_AVX512_VNNI")))
+    assert {"-DGGML_AVX512=ON", "-DGGML_AVX512_VNNI=ON", "-DGGML_AVX2=ON", "-DGGML_AVX512_BF16=OFF"} <= options
+    assert {"-DGGML_NATIVE=OFF", "-DGGML_AMX_INT8=OFF", "-DGGML_AMX_TILE=OFF"} <= options  # AMX dies here
+    assert {"-DLLAMA_CURL=OFF", "-DLLAMA_USE_PREBUILT_UI=OFF", "-DLLAMA_LLGUIDANCE=OFF"} <= options  # offline
