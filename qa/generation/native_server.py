@@ -112,6 +112,11 @@ class NativeServer:
         atexit.register(self.close)
         self.base_url = self._wait_listening()
 
+    @property
+    def guard_pid(self) -> int | None:
+        """The guard process's id (the server runs as its child), while it runs."""
+        return self._process.pid if self._process is not None else None
+
     def _read_log(self) -> None:
         process = self._process
         if process is None or process.stdout is None:

@@ -99,12 +99,10 @@ def test_the_native_server_reads_as_the_in_process_wheel_does() -> None:
     assert all(abs(a - b) < 0.05 for (_, a), (_, b) in zip(ours, theirs, strict=True))  # same model, other kernels
 
 
-def _guarded(owner: int) -> list[int]:
-    """The guard a process started for its native server, and the server under it."""
-    def pids(*args: str) -> list[int]:
-        return [int(p) for p in subprocess.run(["pgrep", *args], capture_output=True, text=True).stdout.split()]
-    guards = pids("-f", f"child_guard {owner} ")
-    return guards + [child for guard in guards for child in pids("-P", str(guard))]
+def _guarded(guard: int) -> list[int]:
+    """A native server's guard process and the server under it."""
+    found = subprocess.run(["pgrep", "-P", str(guard)], capture_output=True, text=True).stdout.split()
+    return [guard, *(int(p) for p in found)]
 
 
 @needs_native
@@ -112,7 +110,8 @@ def test_the_native_server_stops_when_closed_and_when_its_owner_is_killed(tmp_pa
     assert BUILT is not None
     model = str(resolve("qwen2.5-0.5b"))
     server = NativeServer(BUILT, model, 512)
-    started = _guarded(os.getpid())
+    assert server.guard_pid is not None
+    started = _guarded(server.guard_pid)
     assert len(started) == 2  # the guard and the server
     server.close()
     assert not any(_alive(pid) for pid in started)
@@ -122,14 +121,15 @@ def test_the_native_server_stops_when_closed_and_when_its_owner_is_killed(tmp_pa
         [sys.executable, "-c", "import time\nfrom pathlib import Path\n"
          "from qa.generation.native_server import NativeServer\n"
          f"s = NativeServer(Path({str(BUILT)!r}), {model!r}, 512)\n"
-         f"Path({str(ready)!r}).write_text(s.base_url)\ntime.sleep(300)\n"],
+         f"Path({str(ready) + '.partial'!r}).write_text(str(s.guard_pid))\n"
+         f"Path({str(ready) + '.partial'!r}).rename({str(ready)!r})\ntime.sleep(300)\n"],
         cwd=ROOT, stdin=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 120
         while not ready.exists() and time.monotonic() < deadline and owner.poll() is None:
             time.sleep(0.2)
         assert ready.exists(), "the owner did not start its server"
-        theirs = _guarded(owner.pid)
+        theirs = _guarded(int(ready.read_text()))
         assert len(theirs) == 2  # the guard and the server
         owner.kill()  # no atexit runs: only the guard can stop the server
         owner.wait()
