@@ -105,12 +105,14 @@ class EvidenceStage:
     """Scores the sentences of the top passages, re-ranks the passages and cuts the generator's windows."""
 
     def __init__(self, weights: TermWeights, encode: Encode, config: EvidenceConfig | None = None,
-                 sentences: SentenceTable | None = None, cross_language: bool = False) -> None:
+                 sentences: SentenceTable | None = None, cross_language: bool = False,
+                 multilingual: bool = False) -> None:
         self.weights = weights
         self.encode = encode
         self.config = config or weights.config
         self.table = sentences
         self.cross_language = cross_language  # the sentence vectors place a question near another language's text
+        self.multilingual = multilingual  # the sentence vectors read Chinese as well as English
         self._remembered: OrderedDict[tuple[str, int, int], np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -141,7 +143,7 @@ class EvidenceStage:
 
     def run(self, query: Query, retrieved: Retrieved) -> EvidenceSet:
         sentences = self.sentences(query.analysis, list(retrieved.hits), retrieved.query_vector)
-        hits = rerank(list(retrieved.hits), sentences, self.config)
+        hits = rerank(list(retrieved.hits), sentences, self.config, self.coverage_share(query.analysis))
         other = self._other_language(query.analysis)
         return EvidenceSet(tuple(sentences), tuple(hits), tuple(self.windows(sentences, other)))
 
@@ -175,10 +177,16 @@ class EvidenceStage:
         if other is not None:  # the other language's sentences are scored by their vectors alone
             top += [r for r in rows[cfg.dense_sentences:] if other(r[0].article)][:cfg.dense_sentences]
         dense = self.vectors([(h.article, s, e) for h, s, e, _ in top]) @ qvec
+        share = self.coverage_share(question)
         out = [Evidence(h.article, s, e, h.rank, cov, float(d),
-                        cfg.coverage_weight * cov + (1 - cfg.coverage_weight) * float(d) + cfg.rank_bonus / h.rank)
+                        share * cov + (1 - share) * float(d) + cfg.rank_bonus / h.rank)
                for (h, s, e, cov), d in zip(top, dense, strict=True)]
         return sorted(out, key=lambda ev: -ev.score)
+
+    def coverage_share(self, question: QuestionAnalysis) -> float:
+        """How much term coverage (against dense similarity) ranks a sentence: all of it when the embedder was
+        not trained on the question's language, whose vectors would only add noise."""
+        return self.config.coverage_weight if self.multilingual or not is_chinese(question.text) else 1.0
 
     def windows(self, evidence: list[Evidence], other: Callable[[Article], bool] | None = None) -> list[Passage]:
         """The best sentences with their neighbours, merged when they overlap, within a word budget; with
@@ -222,16 +230,18 @@ class EvidenceStage:
         return out
 
 
-def rerank(hits: list[ScoredChunk], evidence: list[Evidence], config: EvidenceConfig) -> list[ScoredChunk]:
+def rerank(hits: list[ScoredChunk], evidence: list[Evidence], config: EvidenceConfig,
+           coverage_share: float | None = None) -> list[ScoredChunk]:
     """Lift passages whose article holds the best-matching sentence: sentence-level evidence ranks more sharply.
 
     Fused scores are scaled to the top hit; each article adds ``rerank_weight`` times its best evidence score.
     """
     if config.rerank_weight <= 0 or not hits or not evidence:
         return hits
+    share = config.coverage_weight if coverage_share is None else coverage_share
     best: dict[str, float] = {}
     for ev in evidence:
-        value = config.coverage_weight * ev.coverage + (1 - config.coverage_weight) * ev.dense
+        value = share * ev.coverage + (1 - share) * ev.dense
         best[ev.article.id] = max(best.get(ev.article.id, 0.0), value)
     top = max(h.score for h in hits) or 1.0
     ordered = sorted(hits, key=lambda h: -(h.score / top + config.rerank_weight * best.get(h.article.id, 0.0)))

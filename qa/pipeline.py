@@ -89,7 +89,8 @@ class AnswerPipeline:
         self.question = QuestionStage(settings)
         self.retrieval = RetrievalStage(retriever, config.passages)
         self.evidence = EvidenceStage(weights, lambda texts: embedder.encode(texts, batch_size=16), config,
-                                      snapshot.sentences, cross_language=embedder.multilingual and retriever.mixed)
+                                      snapshot.sentences, cross_language=embedder.multilingual and retriever.mixed,
+                                      multilingual=embedder.multilingual)
         self.extractive = ExtractiveReader(weights)
         self.generative = GenerativeReader(generator, GenerativeConfig(settings.generator.max_tokens)) \
             if generator is not None else None

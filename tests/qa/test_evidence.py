@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from core.documents import Article, Chunk
 from index.retriever import ScoredChunk
@@ -23,8 +24,8 @@ def _hit(article: Article, rank: int, score: float) -> ScoredChunk:
 
 
 def fake_encode(texts: list[str]) -> np.ndarray:
-    """A fake encoder: similarity 1 for sentences naming the director, 0 otherwise (one fixed direction)."""
-    return np.array([[1.0, 0.0] if "director" in t else [0.0, 1.0] for t in texts], dtype=np.float32)
+    """A fake encoder: similarity 1 for sentences naming the director (主任), 0 otherwise (one fixed direction)."""
+    return np.array([[1.0, 0.0] if "director" in t or "主任" in t else [0.0, 1.0] for t in texts], dtype=np.float32)
 
 
 def _stage(**config: int | float) -> EvidenceStage:
@@ -58,3 +59,22 @@ def test_windows_add_neighbours_merge_overlaps_and_keep_to_the_word_budget() -> 
 def test_no_hits_give_empty_evidence() -> None:
     evidence = _stage().run(_query("Who?"), Retrieved((), np.zeros(2, dtype=np.float32)))
     assert evidence.sentences == () and evidence.passages == () and evidence.hits == ()
+
+
+def test_a_chinese_question_is_ranked_by_coverage_when_the_vectors_read_only_english() -> None:
+    """MiniLM's vectors of Chinese text are noise: the sentences of a Chinese question are ranked by the terms they
+    cover; a multilingual embedder's similarity still counts."""
+    text = "中心新闻\n\n中心于1998年启用。中心有四十个房间。新主任李安于五月上任。咖啡馆六点关门。"
+    article = Article("z", "中心新闻", text, "z.txt", "hz")
+    retrieved = Retrieved((_hit(article, 1, 1.0),), np.array([1.0, 0.0], dtype=np.float32))
+    question = _query("中心的新主任是谁？")
+    weights = TermWeights({"主任": 0, "中心": 1}, np.array([1, 1]), 2)
+    config = EvidenceConfig()
+    english_only = EvidenceStage(weights, fake_encode, config).run(question, retrieved).sentences
+    assert all(ev.score == pytest.approx(ev.coverage + config.rank_bonus) for ev in english_only)
+    assert "李安" in english_only[0].text
+    both = EvidenceStage(weights, fake_encode, config, multilingual=True).run(question, retrieved).sentences
+    named = next(ev for ev in both if "主任" in ev.text)
+    assert named.dense == 1.0
+    assert named.score == pytest.approx(config.coverage_weight * named.coverage + (1 - config.coverage_weight)
+                                        + config.rank_bonus)
