@@ -395,7 +395,15 @@ class RgbRunner(Runner):
             rows = [p for p in predictions if p["noise"] == rate]
             key = "negative_rejection_pct" if rate >= 1.0 else f"accuracy_noise_{rate:.1f}"
             metrics[key] = round(100 * m.mean(p["correct"] for p in rows), 2)
+        metrics["errors"] = rgb_errors(predictions)
         return self.base_report(metrics, predictions)
+
+
+def rgb_errors(predictions: list[dict[str, Any]]) -> dict[str, int]:
+    """RGB's rows by cause: a negatives-only row is a question its passages do not answer, and every other row
+    was given at least one passage that does, so it cannot be a retrieval miss."""
+    rows = [{**p, "answerable": p["noise"] < 1.0, "right": bool(p["correct"]), "given": True} for p in predictions]
+    return error_analysis(rows, "given")
 
 
 class BeirRunner(Runner):

@@ -12,7 +12,7 @@ import pytest
 
 from core.config import Settings
 from evaluation import metrics as m
-from evaluation.runner import EvalOptions, comparison, runner_for
+from evaluation.runner import EvalOptions, comparison, rgb_errors, runner_for
 from tests.conftest import DATASETS, GENERATOR_MISSING, ROOT, SHARED, needs_datasets
 
 
@@ -26,15 +26,23 @@ def test_squad_metrics() -> None:
     assert m.recall_at(["a", "b", "c"], {"c"}, 2) == 0.0 and m.reciprocal_rank(["a", "c"], {"c"}) == 0.5
 
 
+def test_rgb_rows_are_counted_by_cause() -> None:
+    rows = [{"noise": 0.0, "correct": 1.0, "abstained": False}, {"noise": 0.0, "correct": 0.0, "abstained": False},
+            {"noise": 0.0, "correct": 0.0, "abstained": True}, {"noise": 1.0, "correct": 1.0, "abstained": True},
+            {"noise": 1.0, "correct": 0.0, "abstained": False}]
+    assert rgb_errors(rows) == {"correct": 2, "retrieval_miss": 0, "reading_error": 1, "wrong_abstention": 1,
+                                "answered_unanswerable": 1}
+
+
 @needs_datasets
 @pytest.mark.parametrize(
     ("dataset", "keys"),
     [
         ("realtimeqa-news", ["em", "f1", "recall@3", "mrr", "citation_in_gold_pct"]),
         ("squad2-dev-half", ["f1", "answerable_f1", "abstention_recall", "paragraph_top1_pct", "oracle"]),
-        ("rgb-en-fact", ["accuracy_noise_0.0", "accuracy_noise_0.8", "negative_rejection_pct"]),
+        ("rgb-en-fact", ["accuracy_noise_0.0", "accuracy_noise_0.8", "negative_rejection_pct", "errors"]),
         ("cmrc2018-dev", ["em", "f1", "paragraph_top1_pct"]),
-        ("rgb-zh", ["accuracy_noise_0.0", "negative_rejection_pct"]),
+        ("rgb-zh", ["accuracy_noise_0.0", "negative_rejection_pct", "errors"]),
         ("beir-scifact", ["ndcg@10", "recall@100"]),
     ],
 )
