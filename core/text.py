@@ -39,6 +39,22 @@ _ZH_DAY = r"(?:[12]\d|3[01]|0?[1-9])"
 _ZH_MONTH = r"(?:1[0-2]|0?[1-9])"
 ZH_DATE = re.compile(  # "2024年5月20日"
     rf"(?<!\d)(?P<zh_year>{_YEAR})\s*年\s*(?P<zh_month>{_ZH_MONTH})\s*月\s*(?P<zh_day>{_ZH_DAY})\s*[日号號]")
+ZH_MONTH_YEAR = re.compile(rf"(?<!\d){_YEAR}\s*年\s*{_ZH_MONTH}\s*月(?!\s*\d)")  # "2024年5月"
+ZH_YEAR = re.compile(rf"(?<!\d){_YEAR}\s*年")  # "2014年"
+ZH_MONTH_DAY = re.compile(rf"(?<!\d){_ZH_MONTH}\s*月\s*{_ZH_DAY}\s*[日号號]")  # "5月20日"
+# What a Chinese count is counted in ("82台", "2万人次", "逾600名"): the measure words of news text, longest first.
+ZH_MEASURE_WORDS = (
+    "人次|平方米|平方公里|平方呎|公里|公顷|公頃|小时|小時|分钟|分鐘|个百分点|個百分點|个|個|名|位|人|台|场|場|次|项|項|"
+    "所|家|间|間|张|張|本|篇|条|條|件|座|栋|棟|层|層|届|屆|年|天|周|週|岁|歲|米|亩|畝|吨|噸|倍|种|種|门|門|支|床|套|"
+    "架|辆|輛|艘|枚|册|冊|期|批|组|組|队|隊|国|國"
+)
+_ZH_MAGNITUDE = "万萬亿億千百"
+_ZH_CURRENCY = "港元|港币|港幣|美元|人民币|人民幣|英镑|英鎊|欧元|歐元|日元|元"
+_ZH_AMOUNT = rf"\d[\d,]*(?:\.\d+)?\s*[{_ZH_MAGNITUDE}]*"
+ZH_COUNT = re.compile(rf"(?:逾|超过|超過|近|约|約|共|达|達)?{_ZH_AMOUNT}(?:{ZH_MEASURE_WORDS})")
+ZH_MONEY = re.compile(
+    rf"(?:港币|港幣|人民币|人民幣|美元)\s*{_ZH_AMOUNT}(?:{_ZH_CURRENCY})?|{_ZH_AMOUNT}(?:{_ZH_CURRENCY})")
+ZH_NUMERAL = re.compile(rf"[零一二两兩三四五六七八九十百千万萬亿億]+(?:{ZH_MEASURE_WORDS})")  # "三年", "十二名"
 FULL_DATE = re.compile(
     rf"\b(?:{_DAY}\s+(?:{MONTHS})\.?,?\s+{_YEAR}"
     rf"|(?:{MONTHS})\.?\s+{_DAY},?\s+{_YEAR}"

@@ -7,7 +7,23 @@ import math
 import re
 from collections.abc import Sequence
 
-from core.text import DAY_MONTH, FULL_DATE, MONEY, MONTH_YEAR, NUMBER, WEEKDAY, YEAR, split_compound, tokens
+from core.text import (
+    DAY_MONTH,
+    FULL_DATE,
+    HAN,
+    MONEY,
+    MONTH_YEAR,
+    NUMBER,
+    WEEKDAY,
+    YEAR,
+    ZH_MONEY,
+    ZH_MONTH_DAY,
+    ZH_MONTH_YEAR,
+    ZH_NUMERAL,
+    ZH_YEAR,
+    split_compound,
+    tokens,
+)
 from index.analysis import analyze, stem
 from index.retriever import ScoredChunk
 from qa.records import AnswerType, QuestionAnalysis, Span
@@ -47,18 +63,18 @@ def type_fit(analysis: QuestionAnalysis, answer: str) -> float:
     for "who"), 0 when it has not, 0.5 when the question expects nothing in particular."""
     kind = analysis.answer_type
     if kind == AnswerType.DATE:
-        return float(any(p.search(answer) for p in (FULL_DATE, MONTH_YEAR, DAY_MONTH, YEAR, WEEKDAY))
-                     or bool(_RELATIVE_TIME.search(answer)))
+        return float(any(p.search(answer) for p in _DATES) or bool(_RELATIVE_TIME.search(answer)))
     if kind == AnswerType.MONEY:
-        return 1.0 if MONEY.search(answer) else 0.5 if NUMBER.search(answer) else 0.0
+        return 1.0 if MONEY.search(answer) or ZH_MONEY.search(answer) else 0.5 if NUMBER.search(answer) else 0.0
     if kind == AnswerType.NUMBER:
-        return float(bool(NUMBER.search(answer)))
+        return float(bool(NUMBER.search(answer) or ZH_NUMERAL.search(answer)))
     if kind in {AnswerType.PERSON, AnswerType.PLACE}:
         first = answer.strip("“”\"'( ")[:1]
-        return float(first.isupper())
+        return 0.5 if HAN.fullmatch(first) else float(first.isupper())  # a Chinese name has no capital to read
     return 0.5
 
 
+_DATES = (FULL_DATE, MONTH_YEAR, DAY_MONTH, YEAR, WEEKDAY, ZH_MONTH_YEAR, ZH_YEAR, ZH_MONTH_DAY)
 _RELATIVE_TIME = re.compile(r"\b(today|yesterday|tomorrow|tonight|week|month|year|decade|century|spring|summer|"
                             r"autumn|fall|winter|morning|evening|night)\b", re.I)
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from core.config import Settings
 from core.errors import InvalidQuestionError
-from core.text import words
+from core.text import ZH_MEASURE_WORDS, has_han, words
 from index.analysis import STOPWORDS, stem
 from index.retriever import SearchFilters
 from qa import conversation, lexicon, temporal
@@ -32,6 +32,31 @@ _META_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
         r"\b(when|what date|which date|what day)\b.*\b(article|story|news|report)\b.*"
         r"\b(published|posted|written|released|dated)\b", re.I)),
 )
+# A Chinese question's answer type from its question word, tried in order (money before the bare 多少 of a count;
+# 哪年, 几月 before 几 of a count). 谁 and 哪里 stay untyped: the person and place shapes are read from English
+# capitalisation, which Chinese names do not have.
+_ZH_TYPES: tuple[tuple[AnswerType, re.Pattern[str]], ...] = (
+    (AnswerType.MONEY, re.compile(
+        r"多少(?:钱|錢|资金|資金|经费|經費|费用|費用)|(?:投资|投資|投入|金额|金額|花费|花費|耗资|耗資|拨款|撥款|捐款|捐赠|捐贈)"
+        r"[^？?]{0,12}(?:多少|几何|幾何)")),
+    (AnswerType.DATE, re.compile(
+        r"什么时候|什麼時候|何时|何時|几时|幾時|哪一?年|哪一?天|哪一?日|哪个月|哪個月|几月|幾月|几号|幾號"
+        r"|(?:什么|什麼|哪个|哪個)(?:日期|时间|時間|年份)")),
+    (AnswerType.NUMBER, re.compile(r"多少|几(?=[^\W\d_])|幾(?=[^\W\d_])|多大|多长|多長|多高|多远|多遠|多重|多久")),
+)
+_ZH_COUNTED = re.compile(rf"(?:多少|几|幾)({ZH_MEASURE_WORDS})")
+
+
+def _typed_in_chinese(text: str) -> tuple[AnswerType, tuple[str, ...]] | None:
+    """The answer type of a question asked in Chinese, and for a count the first character of what is counted
+    ("多少台" -> 台), which follows the number in the answer ("82台")."""
+    if not has_han(text):
+        return None
+    kind = next((kind for kind, pattern in _ZH_TYPES if pattern.search(text)), None)
+    if kind is None:
+        return None
+    counted = _ZH_COUNTED.search(text) if kind == AnswerType.NUMBER else None
+    return kind, (counted.group(1)[:1],) if counted else ()
 
 
 def analyze_question(text: str) -> QuestionAnalysis:
@@ -45,6 +70,7 @@ def analyze_question(text: str) -> QuestionAnalysis:
     answer_type, focus = _typed_by_question_word(wh, after, tokens, lowered)
     if wh == "":
         answer_type = _typed_without_question_word(answer_type, lowered)
+        answer_type, focus = _typed_in_chinese(text) or (answer_type, focus)
     pairs: dict[str, str] = {}
     for word in tokens:
         if word not in STOPWORDS and stem(word) not in _QUESTION_STEMS:

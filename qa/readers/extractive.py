@@ -15,7 +15,19 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.text import FULL_DATE, MONEY, MONTH_YEAR, NUMBER, YEAR, split_compound, tokens
+from core.text import (
+    FULL_DATE,
+    MONEY,
+    MONTH_YEAR,
+    NUMBER,
+    YEAR,
+    ZH_COUNT,
+    ZH_MONEY,
+    ZH_MONTH_YEAR,
+    ZH_YEAR,
+    split_compound,
+    tokens,
+)
 from index.analysis import STOPWORDS, stem
 from index.retriever import ScoredChunk
 from qa import lexicon
@@ -232,14 +244,16 @@ class ExtractiveReader:
         return [c.span for c in self.candidates(question, ev)]
 
     def _date_spans(self, question: QuestionAnalysis, view: _SentenceView) -> list[Span | None]:
-        return self._pattern_spans(view, [(FULL_DATE, "full_date"), (MONTH_YEAR, "month_year"), (YEAR, "year")])
+        return self._pattern_spans(view, [(FULL_DATE, "full_date"), (MONTH_YEAR, "month_year"),
+                                          (ZH_MONTH_YEAR, "month_year"), (YEAR, "year"), (ZH_YEAR, "year")])
 
     def _money_spans(self, question: QuestionAnalysis, view: _SentenceView) -> list[Span | None]:
-        return self._pattern_spans(view, [(MONEY, "money")])
+        return self._pattern_spans(view, [(MONEY, "money"), (ZH_MONEY, "money")])
 
     def _number_spans(self, question: QuestionAnalysis, view: _SentenceView) -> list[Span | None]:
         sh, text = self.shapes, view.text
-        dates = [m.span() for m in FULL_DATE.finditer(text)] + [m.span() for m in YEAR.finditer(text)]
+        dates = [m.span() for pattern in (FULL_DATE, YEAR, ZH_YEAR) for m in pattern.finditer(text)]
+        counts = [m.span() for m in ZH_COUNT.finditer(text)]
         focus = set(question.focus_stems)
         out: list[Span | None] = []
         for m in NUMBER.finditer(text):
@@ -247,9 +261,10 @@ class ExtractiveReader:
                 continue
             found = focus_stems_after(question, text[m.end():], sh.number_lookahead_chars, sh.near_tokens)
             head = question.focus_stems[-1] if question.focus_stems else None
-            out.append(view.make(m.start(), m.end(), {"proximity": view.proximity(*m.span()),
-                                                      "number_head_focus": float(head in found),
-                                                      "number_any_focus": len(found) / max(1, len(focus))}))
+            start, end = next(((s, e) for s, e in counts if s <= m.start() < e), m.span())  # "82台", not "82"
+            out.append(view.make(start, end, {"proximity": view.proximity(start, end),
+                                              "number_head_focus": float(head in found),
+                                              "number_any_focus": len(found) / max(1, len(focus))}))
         return out
 
     def _person_spans(self, question: QuestionAnalysis, view: _SentenceView) -> list[Span | None]:
