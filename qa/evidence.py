@@ -17,7 +17,7 @@ from functools import lru_cache
 import numpy as np
 
 from core.documents import Article
-from core.text import is_chinese, sentence_spans
+from core.text import HAN, is_chinese, sentence_spans
 from index.analysis import analyze
 from index.retriever import ScoredChunk
 from index.sentences import SentenceTable
@@ -41,6 +41,7 @@ class EvidenceConfig:
     window_sentences: int = 1  # sentences either side of an evidence sentence in a generator passage
     window_limit: int = 4  # generator passages
     window_words: int = 220  # words of passage text shown to the generator, at most
+    han_per_word: float = 1.8  # Han characters counted as one word of that budget (about as many model tokens)
     remembered_sentences: int = 20_000  # question-time sentence vectors kept per index version (~30 MB)
 
 
@@ -202,11 +203,16 @@ class EvidenceStage:
         last = self._windows([max(foreign, key=lambda ev: ev.dense)], 1)
         return own + [replace(p, rank=len(own) + 1) for p in last]
 
+    def words(self, text: str) -> float:
+        """``text``'s length against the word budget: Chinese has no spaces, so its characters are counted."""
+        han = len(HAN.findall(text))
+        return float(len(text.split())) if not han else len(HAN.sub(" ", text).split()) + han / self.config.han_per_word
+
     def _windows(self, evidence: list[Evidence], limit: int) -> list[Passage]:
         cfg = self.config
         out: list[Passage] = []
         spans_by_article: dict[str, list[tuple[int, int]]] = {}
-        words = 0
+        words = 0.0
         for ev in evidence:
             if len(out) >= limit:
                 break
@@ -219,10 +225,10 @@ class EvidenceStage:
             if merged is not None:
                 p = out[merged]
                 grown = replace(p, start=min(p.start, start), end=max(p.end, end))
-                words += len(grown.text.split()) - len(p.text.split())
+                words += self.words(grown.text) - self.words(p.text)
                 out[merged] = grown
                 continue
-            size = len(ev.article.text[start:end].split())
+            size = self.words(ev.article.text[start:end])
             if out and words + size > cfg.window_words:
                 continue
             out.append(Passage(ev.article, start, end, len(out) + 1))

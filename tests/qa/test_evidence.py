@@ -9,7 +9,7 @@ from core.documents import Article, Chunk
 from index.retriever import ScoredChunk
 from qa.evidence import EvidenceConfig, EvidenceStage, TermWeights
 from qa.question import analyze_question
-from qa.records import AnswerMode, Query, Retrieved
+from qa.records import AnswerMode, Evidence, Query, Retrieved
 
 TEXT = ("Museum news\n\nThe city museum opened in 1998. It has forty rooms. Its new director, Ann Lee, started in May. "
         "She worked at the national gallery. The cafe closes at six.")
@@ -78,3 +78,17 @@ def test_a_chinese_question_is_ranked_by_coverage_when_the_vectors_read_only_eng
     assert named.dense == 1.0
     assert named.score == pytest.approx(config.coverage_weight * named.coverage + (1 - config.coverage_weight)
                                         + config.rank_bonus)
+
+
+def test_chinese_windows_keep_to_the_word_budget_by_their_characters() -> None:
+    """Chinese has no spaces: a window of it is counted in characters, so it is no longer one "word" however long."""
+    sentences = [f"这是第{n}句，" + "中" * 24 + "。" for n in range(4)]
+    text = "标题\n\n" + "另有。".join(sentences)  # a sentence between them, so the windows stay apart
+    article = Article("z", "标题", text, "z.txt", "hz")
+    starts = [text.index(s) for s in sentences]
+    evidence = [Evidence(article, s, s + len(sent), 1, 1.0, 0.0, 1.0 - i / 10)
+                for i, (s, sent) in enumerate(zip(starts, sentences, strict=True))]
+    stage = _stage(window_sentences=0, window_limit=4, window_words=40, han_per_word=2.0)
+    assert stage.words(sentences[0]) == pytest.approx(28 / 2 + 3)  # 28 Han characters; "0", "，" and "。"
+    assert len(stage.windows(evidence)) == 2
+    assert stage.words("The city museum opened in 1998.") == 6
