@@ -165,7 +165,8 @@ class GeneratorSettings(_Group):
     neighbours: int | None = Field(
         None, description="Sentences either side of each evidence sentence shown; unset: the model's own value.")
     context_words: int | None = Field(
-        None, description="Words of passage text shown to the generator at most; unset: the model's own value.")
+        None, description="Words of passage text shown to the generator at most (1.8 Chinese characters count as "
+                          "one word); unset: the model's own value.")
     max_waiting: int = Field(
         2, description="Generative requests that may wait for the busy generator; more get 503 at once.")
     wait_seconds: float = Field(15.0, description="How long a generative request waits for the generator before a 503.")
