@@ -222,10 +222,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         best,
         cross_validated,
         errors,
-        extend_rows,
-        fit_reports,
         load_predictions,
         plot,
+        refit,
         replay,
         rows,
         sweep,
@@ -241,35 +240,17 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         reports[report.stem] = load_predictions(report)
     if args.fit or args.extend:
         reader = args.fit or args.extend
-        packaged = DecisionModels.load()
-        baseline = packaged.model(reader)  # the packaged decision a refit must not fall behind
-        extended = packaged.fitted_on.get(reader, {})
-        added = list(extended.get("extended", {}).get("features", [])) if isinstance(extended, dict) else []
-        if args.extend and baseline is not None:
-            baseline = baseline.without(added)  # an earlier extension is refitted, not extended again
-        try:
-            if args.extend:
-                if baseline is None:
-                    raise ValueError(f"no packaged decision for {reader} to extend; fit one with --fit")
-                data = {name: rs for name, predictions in reports.items() if (rs := rows(predictions))}
-                result = extend_rows(data, reader, baseline)
-            else:
-                result = fit_reports(reports, reader, baseline=baseline)
-        except ValueError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return EXIT_ERROR
         target = args.write or _settings(args).data_dir / "decision.json"
         current = DecisionModels.load(target) if target.is_file() else DecisionModels({})
         how = f"--extend {reader}" if args.extend else f"--fit {reader}"
         command = "article-qa calibrate " + " ".join(str(r) for r in args.reports) + f" {how}"
-        previous = current.fitted_on.get(reader, {})
-        new_features = [f for f in result.model.features if baseline is None or f not in baseline.features]
-        made = ({"extended": {"reports": sorted(reports), "command": command, "objective": EXTEND_OBJECTIVE,
-                              "features": new_features},
-                 **({k: v for k, v in previous.items() if k != "extended"} if isinstance(previous, dict) else {})}
-                if args.extend else {"reports": sorted(reports), "command": command, "objective": OBJECTIVE,
-                                     "office_share_of_loss": result.office_share})
-        DecisionModels({**current.models, reader: result.model}, {**current.fitted_on, reader: made}).save(target)
+        try:
+            made = refit(reports, reader, bool(args.extend), DecisionModels.load(), current, command)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_ERROR
+        made.models.save(target)
+        result, baseline = made.result, made.baseline
         series = {f"{name} (fitted)": points for name, points in result.per_dataset.items()}
         for name, points in result.per_dataset.items():
             print(f"## {name}, fitted {reader} decision\n\n{table(points)}\n")

@@ -14,7 +14,7 @@ from typing import Any
 
 from evaluation import metrics as m
 from evaluation.datasets import OFFICE
-from qa.decision import FEATURES, LogisticModel, fit, fit_extension
+from qa.decision import FEATURES, DecisionModels, LogisticModel, fit, fit_extension
 from qa.records import DecisionFeatures
 
 THRESHOLDS = [round(0.025 * i, 3) for i in range(0, 40)]
@@ -416,3 +416,40 @@ def plot(series: dict[str, list[Point]], path: Path, title: str = "answers",
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+@dataclass(frozen=True)
+class Refit:
+    """A fitted (or extended) decision for one reader, the decision it must not fall behind, and the decision file
+    with it in place, its record saying which reports, command and objective made it."""
+
+    result: FitResult
+    baseline: LogisticModel | None
+    models: DecisionModels
+
+
+def refit(reports: dict[str, list[dict[str, Any]]], reader: str, extend: bool, packaged: DecisionModels,
+          current: DecisionModels, command: str) -> Refit:
+    """Fit ``reader``'s decision on ``reports`` (or, with ``extend``, add the features the packaged one lacks) and
+    place it in ``current``. An earlier extension is refitted, not extended again; raises ValueError."""
+    baseline = packaged.model(reader)
+    record = packaged.fitted_on.get(reader, {})
+    added = list(record.get("extended", {}).get("features", [])) if isinstance(record, dict) else []
+    if extend:
+        if baseline is None:
+            raise ValueError(f"no packaged decision for {reader} to extend; fit one with --fit")
+        baseline = baseline.without(added)
+        data = {name: rs for name, predictions in reports.items() if (rs := rows(predictions))}
+        result = extend_rows(data, reader, baseline)
+    else:
+        result = fit_reports(reports, reader, baseline=baseline)
+    previous = current.fitted_on.get(reader, {})
+    kept = {k: v for k, v in previous.items() if k != "extended"} if isinstance(previous, dict) else {}
+    new_features = [f for f in result.model.features if baseline is None or f not in baseline.features]
+    made: dict[str, Any] = (
+        {"extended": {"reports": sorted(reports), "command": command, "objective": EXTEND_OBJECTIVE,
+                      "features": new_features}, **kept}
+        if extend else {"reports": sorted(reports), "command": command, "objective": OBJECTIVE,
+                        "office_share_of_loss": result.office_share})
+    models = DecisionModels({**current.models, reader: result.model}, {**current.fitted_on, reader: made})
+    return Refit(result, baseline, models)

@@ -116,6 +116,38 @@ def test_eval_command_writes_json_and_markdown(tmp_path: Path) -> None:
     assert "expected calibration error" in proc.stdout
 
 
+@needs_datasets
+def test_calibrate_extends_the_packaged_decision_on_an_office_report(tmp_path: Path) -> None:
+    """``--extend`` refits only the features the packaged decision lacks and records how, keeping its fit's record."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "cli.main", "eval", "seed-questions", "--datasets-dir", str(DATASETS),
+         "--eval-dir", str(tmp_path), "--quiet"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode == 0, proc.stderr
+    report = tmp_path / "reports" / "seed-questions-extractive.json"
+    written = tmp_path / "decision.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "cli.main", "calibrate", str(report), "--extend", "extractive", "--write", str(written)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode == 0, proc.stderr
+    saved = json.loads(written.read_text())
+    packaged = json.loads((ROOT / "qa" / "decision.json").read_text())
+    record = saved["fitted_on"]["extractive"]["extended"]
+    assert record["reports"] == ["seed-questions-extractive"] and "--extend extractive" in record["command"]
+    assert set(record["features"]) == set(packaged["fitted_on"]["extractive"]["extended"]["features"])
+    model = saved["models"]["extractive"]
+    assert set(model["features"]) == set(packaged["models"]["extractive"]["features"])
+    public = tmp_path / "reports" / "realtimeqa-news-extractive.json"
+    public.write_text(report.read_text())
+    refused = subprocess.run(
+        [sys.executable, "-m", "cli.main", "calibrate", str(public), "--extend", "extractive", "--write", str(written)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+    )
+    assert refused.returncode != 0 and "office" in refused.stderr
+
+
 def test_cross_validation_decides_each_question_without_it() -> None:
     """Out-of-sample replay: a signal that predicts right answers keeps working on held-out folds."""
     from evaluation.calibration import Option, Row, cross_validated
