@@ -15,7 +15,15 @@ from typing import Any, ClassVar
 import numpy as np
 
 from core.cpu import has_bfloat16
+from core.text import is_chinese
 from index.fsutil import open_cache_db
+
+
+def reads_language(multilingual: bool, text: str) -> bool:
+    """Whether an embedder (``multilingual`` or English-only) was trained on ``text``'s language: an English-only
+    model embeds Chinese as noise, so its similarities must not rank Chinese questions."""
+    return multilingual or not is_chinese(text)
+
 
 # Embeds a list of batches of texts, yielding (batch index, vectors) in any order as batches finish.
 BatchEncoder = Callable[[list[list[str]]], Iterator[tuple[int, np.ndarray]]]

@@ -12,7 +12,7 @@ from core.documents import Article, Chunk
 from core.text import is_chinese
 from index.analysis import lexical_terms
 from index.backends.base import IndexSnapshot, SearchFilters, TermStats
-from index.embedding import Embedder
+from index.embedding import Embedder, reads_language
 
 __all__ = ["DatePreference", "HybridRetriever", "RetrievalConfig", "ScoredChunk", "SearchFilters", "SearchResult"]
 
@@ -115,7 +115,7 @@ class HybridRetriever:
         """Whether the embedder was trained on the question's language: an English-only model embeds a Chinese
         question as noise, and fusing that ranking would push BM25's right passage down (CMRC 2018: gold paragraph
         first for 95 % of questions by BM25 alone, 62 % fused with MiniLM)."""
-        return self.embedder.multilingual or not is_chinese(query)
+        return reads_language(self.embedder.multilingual, query)
 
     def term_stats(self) -> TermStats:
         """The index's BM25 document frequencies (vocabulary, frequency per term, chunk count) for IDF weights."""

@@ -19,6 +19,7 @@ import numpy as np
 from core.documents import Article
 from core.text import HAN, is_chinese, sentence_spans
 from index.analysis import analyze
+from index.embedding import reads_language
 from index.retriever import ScoredChunk
 from index.sentences import SentenceTable
 from qa.records import Evidence, EvidenceSet, Passage, Query, QuestionAnalysis, Retrieved
@@ -187,7 +188,7 @@ class EvidenceStage:
     def coverage_share(self, question: QuestionAnalysis) -> float:
         """How much term coverage (against dense similarity) ranks a sentence: all of it when the embedder was
         not trained on the question's language, whose vectors would only add noise."""
-        return self.config.coverage_weight if self.multilingual or not is_chinese(question.text) else 1.0
+        return self.config.coverage_weight if reads_language(self.multilingual, question.text) else 1.0
 
     def windows(self, evidence: list[Evidence], other: Callable[[Article], bool] | None = None) -> list[Passage]:
         """The best sentences with their neighbours, merged when they overlap, within a word budget; with
